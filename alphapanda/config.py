@@ -1,0 +1,133 @@
+"""Every setting read from the environment, once, typed and validated.
+
+Nothing else in the project reads `os.environ`. A bad value raises `ConfigError` with one line that
+names the variable; `manage.py` and the Celery app turn it into that one line on stderr and exit 2.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from urllib.parse import urlsplit
+
+import environ
+
+from alphapanda.brokers import UnknownBrokerError, parse_active_brokers
+
+
+class ConfigError(Exception):
+    """A setting that cannot be used; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Config:
+    active_brokers: tuple[str, ...]
+    database_url: str
+    redis_url: str
+    kafka_bootstrap: str
+    secret_key: str
+    debug: bool
+    log_level: str
+    log_format: str
+    paper_slippage_bps: Decimal
+    paper_starting_cash: Decimal
+    bridge_batch_timeout_s: float
+    bridge_max_batch: int
+
+
+_env = environ.Env()
+
+
+def _url(name: str, default: str, schemes: tuple[str, ...]) -> str:
+    raw = _env.str(name, default=default).strip()
+    parts = urlsplit(raw)
+    if parts.scheme not in schemes or not (parts.hostname or "host=" in parts.query):
+        raise ConfigError(
+            f"{name}={raw!r} is not a valid URL (expected {' or '.join(s + '://' for s in schemes)}...)"
+        )
+    try:
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError as exc:
+        raise ConfigError(f"{name}={raw!r} has a malformed port") from exc
+    return raw
+
+
+def _bootstrap(name: str, default: str) -> str:
+    raw = _env.str(name, default=default).strip()
+    for server in raw.split(","):
+        host, _, port = server.strip().rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ConfigError(f"{name}={raw!r} is not a host:port list (for example 127.0.0.1:9092)")
+    return raw
+
+
+def _decimal(name: str, default: str, *, minimum: Decimal, maximum: Decimal) -> Decimal:
+    raw = _env.str(name, default=default)
+    try:
+        value = Decimal(raw)
+    except InvalidOperation as exc:
+        raise ConfigError(f"{name}={raw!r} is not a number") from exc
+    if not value.is_finite() or not minimum <= value <= maximum:
+        raise ConfigError(f"{name}={raw!r} must be between {minimum} and {maximum}")
+    return value
+
+
+def _number(name: str, default: str, kind: type, *, minimum: float) -> float | int:
+    raw = _env.str(name, default=default)
+    try:
+        value = kind(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name}={raw!r} is not a {kind.__name__}") from exc
+    if value < minimum:
+        raise ConfigError(f"{name}={raw!r} must be at least {minimum}")
+    return value
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = _env.str(name, default=str(default)).strip().lower()
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off", ""):
+        return False
+    raise ConfigError(f"{name}={raw!r} is not a boolean (use true or false)")
+
+
+def _choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    raw = _env.str(name, default=default).strip().lower()
+    if raw not in choices:
+        raise ConfigError(f"{name}={raw!r} must be one of {', '.join(choices)}")
+    return raw
+
+
+def load() -> Config:
+    """Read and validate the environment; raise `ConfigError` on the first bad value."""
+    try:
+        brokers = parse_active_brokers(_env.str("ACTIVE_BROKERS", default="paper"))
+    except UnknownBrokerError as exc:
+        raise ConfigError(str(exc)) from exc
+    debug = _bool("DJANGO_DEBUG", False)
+    secret = _env.str("DJANGO_SECRET_KEY", default="")
+    if not secret:
+        if not debug and _bool("ALPHAPANDA_REQUIRE_SECRET", False):
+            raise ConfigError("DJANGO_SECRET_KEY is not set (required in production)")
+        # A per-process key: sessions do not survive a restart, and no key ever sits in the repo.
+        secret = secrets.token_urlsafe(50)
+    return Config(
+        active_brokers=brokers,
+        database_url=_url(
+            "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/alphapanda", ("postgres", "postgresql")
+        ),
+        redis_url=_url("REDIS_URL", "redis://127.0.0.1:6379/0", ("redis", "rediss", "unix")),
+        kafka_bootstrap=_bootstrap("KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
+        secret_key=secret,
+        debug=debug,
+        log_level=_choice("LOG_LEVEL", "info", ("debug", "info", "warning", "error")),
+        log_format=_choice("LOG_FORMAT", "console", ("console", "json")),
+        paper_slippage_bps=_decimal("PAPER_SLIPPAGE_BPS", "2", minimum=Decimal(0), maximum=Decimal(1000)),
+        paper_starting_cash=_decimal(
+            "PAPER_STARTING_CASH", "1000000", minimum=Decimal(0), maximum=Decimal(10**12)
+        ),
+        bridge_batch_timeout_s=float(_number("BRIDGE_BATCH_TIMEOUT_S", "30", float, minimum=1)),
+        bridge_max_batch=int(_number("BRIDGE_MAX_BATCH", "500", int, minimum=1)),
+    )
