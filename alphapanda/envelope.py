@@ -112,6 +112,17 @@ def decode(topic: str, value: bytes | None) -> Message:
     return Message(envelope, decode_payload(envelope))
 
 
+def decode_any(value: bytes) -> Message:
+    """Decode by the envelope's own type, without topic checks: for readers of DLQs and tools."""
+    try:
+        env = _envelope_decoder.decode(value)
+    except msgspec.DecodeError as exc:
+        raise InvalidMessage(f"malformed envelope: {exc}") from None
+    if env.type not in _payload_decoders:
+        raise InvalidMessage(f"unknown event type {env.type!r}")
+    return Message(env, decode_payload(env))
+
+
 def decode_payload(envelope: Envelope) -> Any:
     try:
         return _payload_decoders[envelope.type].decode(envelope.payload)

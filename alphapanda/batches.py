@@ -1,0 +1,73 @@
+"""The worker side of the bridge: run one batch of records through a handler, in offset order.
+
+Each handler is idempotent and returns the events it caused; they are produced (again, on a
+redelivery: same derived ids, so readers de-duplicate) and flushed before completion is reported.
+Bad input goes to the DLQ with the reason; any other error fails the batch, which the bridge resends.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from alphapanda import bridge, dlq, envelope, kafka, redis_conn, topics
+from alphapanda.errors import BadInput
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    topic: str
+    key: bytes | None
+    envelope: envelope.Envelope
+
+
+Handler = Callable[[envelope.Message], list[Outgoing]]
+BatchHandler = Callable[[list[envelope.Message]], list[Outgoing]]
+
+
+def run_batch(
+    *,
+    broker: str,
+    topic: str,
+    partition: int,
+    batch_id: str,
+    records: list[list],
+    stage: str,
+    handle: Handler | None = None,
+    handle_all: BatchHandler | None = None,
+) -> int:
+    """Run `handle` on each message (bad input dead-lettered one by one), or `handle_all` on the lot."""
+    topic_broker = topics.broker_of(topic)
+    if topic_broker is not None and topic_broker != broker:
+        raise ValueError(f"batch of {topic} routed to broker {broker}: refusing to cross brokers")
+    producer = kafka.producer()
+    outputs: list[Outgoing] = []
+    valid: list[envelope.Message] = []
+    for offset, key, value in records:
+        raw = value.encode("utf-8")
+        try:
+            message = envelope.decode(topic, raw)
+            if handle is not None:
+                outputs.extend(handle(message))
+            valid.append(message)
+        except (envelope.InvalidMessage, BadInput) as exc:
+            dlq.dead_letter(
+                producer,
+                topic=topic,
+                partition=partition,
+                offset=offset,
+                key=key.encode() if key else None,
+                value=raw,
+                stage=stage,
+                error=str(exc),
+            )
+    if handle_all is not None and valid:
+        outputs.extend(handle_all(valid))
+    for out in outputs:
+        kafka.publish(producer, out.topic, out.key, out.envelope)
+    kafka.flush(producer)
+    bridge.report_done(redis_conn.client(), broker, batch_id)
+    return len(valid)

@@ -1,0 +1,222 @@
+"""The Kafka -> Celery bridge: each topic's messages to its task, on the queue named after the broker.
+
+One batch in flight per partition, sent as one task; the partition's offset is committed only after
+every task of the batch reported completion on the broker's Redis stream (commit after completion).
+A batch that does not complete within the timeout is sent again; the tasks are idempotent.
+Malformed messages are dead-lettered here and never reach a worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+
+import redis
+from celery import Celery
+from confluent_kafka import Consumer, Producer, TopicPartition
+
+from alphapanda import dlq, envelope, kafka, topics
+from alphapanda.inflight import Batch, InFlight, Record
+
+log = logging.getLogger(__name__)
+
+TASKS: dict[str, str] = {
+    topics.MARKET_TICKS: "trading.tasks.process_ticks",
+    topics.SIGNALS_RAW: "riskcheck.tasks.validate_signals",
+    topics.SIGNALS_VALIDATED: "trading.tasks.execute_signals",
+    topics.ORDERS_FILLED: "portfolio.tasks.apply_fills",
+}
+POLL_BATCH = 1000
+PAUSE_ABOVE = 5000  # buffered messages per partition before it is paused
+
+
+def done_stream(broker: str) -> str:
+    return f"{broker}:bridge:done"
+
+
+def report_done(client: redis.Redis, broker: str, batch_id: str) -> None:
+    """Called by a task when its whole batch is durable; the bridge then commits the offsets."""
+    client.xadd(done_stream(broker), {"batch": batch_id}, maxlen=10_000, approximate=True)
+
+
+@dataclass
+class BridgeStats:
+    consumed: int = 0
+    dispatched: int = 0
+    dead_lettered: int = 0
+    committed: int = 0
+    resent: int = 0
+    by_topic: dict[str, int] = field(default_factory=dict)
+
+
+class Bridge:
+    def __init__(
+        self,
+        *,
+        brokers: tuple[str, ...],
+        consumer: Consumer,
+        producer: Producer,
+        redis_client: redis.Redis,
+        celery_app: Celery,
+        batch_timeout_s: float,
+        max_batch: int,
+    ) -> None:
+        self.brokers = brokers
+        self.consumer = consumer
+        self.producer = producer
+        self.redis = redis_client
+        self.celery = celery_app
+        self.batch_timeout_s = batch_timeout_s
+        self.max_batch = max_batch
+        self.inflight = InFlight()
+        self.stats = BridgeStats()
+        self.stop_event = threading.Event()
+        self._paused: set[tuple[str, int]] = set()
+        self._stream_ids = {done_stream(b): self._stream_tail(done_stream(b)) for b in brokers}
+
+    def _stream_tail(self, stream: str) -> str:
+        last = self.redis.xrevrange(stream, count=1)
+        return last[0][0] if last else "0-0"
+
+    # -- the loop ---------------------------------------------------------------------------------
+    def run(self) -> None:
+        names = topics.bridged_topics(self.brokers)
+        self.consumer.subscribe(names, on_revoke=self._on_revoke, on_lost=self._on_revoke)
+        log.info("bridge consuming %s", ", ".join(names))
+        try:
+            while not self.stop_event.is_set():
+                self.step()
+            self.drain()
+        finally:
+            self.consumer.close()
+
+    def step(self) -> None:
+        wait = 0.005 if self.inflight.in_flight_count() else 0.05
+        first = self.consumer.poll(wait)
+        if first is not None:
+            self._take([first, *self.consumer.consume(POLL_BATCH - 1, 0)])
+        self._collect_completions()
+        self._dispatch()
+        self._resend_expired()
+
+    def drain(self, timeout: float = 8.0) -> None:
+        """On shutdown: wait (bounded) for in-flight batches so their offsets get committed."""
+        deadline = time.monotonic() + timeout
+        while self.inflight.in_flight_count() and time.monotonic() < deadline:
+            self._collect_completions(block_ms=100)
+        kafka.flush(self.producer)
+
+    # -- intake ----------------------------------------------------------------------------------
+    def _take(self, messages: list) -> None:
+        for msg in messages:
+            if msg.error():
+                log.warning("consume error: %s", msg.error())
+                continue
+            topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
+            self.stats.consumed += 1
+            raw_key = msg.key()
+            key = raw_key.decode("utf-8", "replace") if raw_key else None
+            value = msg.value()
+            try:
+                envelope.decode(topic, value)
+                record = Record(offset, key, value.decode("utf-8"))
+            except (envelope.InvalidMessage, UnicodeDecodeError) as exc:
+                dlq.dead_letter(
+                    self.producer,
+                    topic=topic,
+                    partition=partition,
+                    offset=offset,
+                    key=raw_key,
+                    value=value,
+                    stage="bridge",
+                    error=str(exc),
+                )
+                self.stats.dead_lettered += 1
+                record = Record(offset, key, "", live=False)
+            self.inflight.add(topic, partition, record)
+            if (
+                self.inflight.buffered(topic, partition) > PAUSE_ABOVE
+                and (topic, partition) not in self._paused
+            ):
+                self.consumer.pause([TopicPartition(topic, partition)])
+                self._paused.add((topic, partition))
+
+    # -- dispatch and completion -----------------------------------------------------------------
+    def _brokers_for(self, topic: str) -> list[str]:
+        broker = topics.broker_of(topic)
+        return list(self.brokers) if broker is None else [broker]
+
+    def _dispatch(self) -> None:
+        now = time.monotonic()
+        for topic, partition, records in self.inflight.ready(self.max_batch):
+            brokers = self._brokers_for(topic)
+            batch = self.inflight.start(topic, partition, records, set(brokers), now)
+            if not batch.live:
+                self._finish(self.inflight.complete_all(batch.batch_id))
+                continue
+            self._send(batch, brokers)
+            if (topic, partition) in self._paused and self.inflight.buffered(topic, partition) < PAUSE_ABOVE:
+                self.consumer.resume([TopicPartition(topic, partition)])
+                self._paused.discard((topic, partition))
+
+    def _send(self, batch: Batch, brokers: list[str]) -> None:
+        stream = topics.stream_of(batch.topic)
+        records = [[r.offset, r.key, r.value] for r in batch.live]
+        for broker in brokers:
+            self.celery.send_task(
+                TASKS[stream],
+                kwargs={
+                    "broker": broker,
+                    "topic": batch.topic,
+                    "partition": batch.partition,
+                    "batch_id": batch.batch_id,
+                    "records": records,
+                },
+                queue=broker,
+            )
+        self.stats.dispatched += len(records)
+        self.stats.by_topic[batch.topic] = self.stats.by_topic.get(batch.topic, 0) + len(records)
+
+    def _collect_completions(self, block_ms: int | None = None) -> None:
+        replies = self.redis.xread(self._stream_ids, count=1000, block=block_ms)
+        for stream, entries in replies or []:
+            broker = stream.split(":", 1)[0]
+            for entry_id, fields in entries:
+                self._stream_ids[stream] = entry_id
+                done = self.inflight.complete(fields["batch"], broker)
+                if done is not None:
+                    self._finish(done)
+
+    def _finish(self, batch: Batch | None) -> None:
+        if batch is None:
+            return
+        if len(self.producer):
+            kafka.flush(self.producer)  # dead letters durable before their offsets pass
+        self.consumer.commit(
+            offsets=[TopicPartition(batch.topic, batch.partition, batch.next_offset)], asynchronous=True
+        )
+        self.stats.committed += len(batch.records)
+
+    def _resend_expired(self) -> None:
+        now = time.monotonic()
+        for batch in self.inflight.expired(now, self.batch_timeout_s):
+            batch = self.inflight.resent(batch, now)
+            log.warning(
+                "batch %s[%d] offsets %d-%d not completed in %.0fs; sending again (attempt %d) to %s",
+                batch.topic,
+                batch.partition,
+                batch.records[0].offset,
+                batch.records[-1].offset,
+                self.batch_timeout_s,
+                batch.attempts,
+                ",".join(sorted(batch.waiting_for)),
+            )
+            self._send(batch, sorted(batch.waiting_for))
+            self.stats.resent += 1
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self.inflight.revoke([(p.topic, p.partition) for p in partitions])
+        for p in partitions:
+            self._paused.discard((p.topic, p.partition))

@@ -1,0 +1,87 @@
+"""The live per-broker table `make run` shows: figures from the read model, process states."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+
+from portfolio.selectors import BrokerSummary, portfolio_summary
+
+COLUMNS = (
+    ("equity", "Equity ₹"),
+    ("realized", "Realized ₹"),
+    ("unrealized", "Unrealized ₹"),
+    ("charges", "Charges ₹"),
+    ("pnl", "Net P&L ₹"),
+    ("open_positions", "Open pos"),
+    ("signals", "Signals"),
+    ("orders", "Orders"),
+    ("fills", "Fills"),
+    ("rejections", "Rejected"),
+)
+
+
+def _money(value) -> str:
+    return f"{value:,.2f}" if not isinstance(value, int) else f"{value:,}"
+
+
+def _table(summaries: Sequence[BrokerSummary], children: Sequence, elapsed: float) -> Group:
+    table = Table(title=f"Alpha Panda, {elapsed:,.0f}s", title_justify="left")
+    table.add_column("Broker", style="bold")
+    for _, header in COLUMNS:
+        table.add_column(header, justify="right")
+    for s in summaries:
+        label = f"{s.broker} (simulated)" if s.broker == "paper" else s.broker
+        cells = []
+        for field, _ in COLUMNS:
+            value = getattr(s, field)
+            text = _money(value)
+            if field in ("pnl", "realized", "unrealized") and value:
+                text = f"[{'green' if value > 0 else 'red'}]{text}[/]"
+            cells.append(text)
+        table.add_row(label, *cells)
+    procs = Table(show_header=False, box=None, padding=(0, 2))
+    for child in children:
+        state = child.state
+        procs.add_row(child.name, str(child.proc.pid), state if state == "running" else f"[red]{state}[/]")
+    return Group(table, procs)
+
+
+def _plain(summaries: Sequence[BrokerSummary], elapsed: float) -> str:
+    parts = []
+    for s in summaries:
+        parts.append(
+            f"[{elapsed:5.0f}s] {s.broker}: equity {s.equity:,.2f} realized {s.realized:,.2f} "
+            f"unrealized {s.unrealized:,.2f} charges {s.charges:,.2f} pnl {s.pnl:,.2f} "
+            f"open {s.open_positions} signals {s.signals} orders {s.orders} fills {s.fills} "
+            f"rejected {s.rejections}"
+        )
+    return "\n".join(parts)
+
+
+def show(out: Console, *, brokers: Sequence[str], children: Sequence, duration: float) -> None:
+    """Refresh until Ctrl-C or `duration`; without a terminal, print a plain line every 5 s."""
+    started = time.monotonic()
+
+    def done() -> bool:
+        return bool(duration) and time.monotonic() - started >= duration
+
+    if not out.is_terminal:
+        next_print = 0.0
+        while not done():
+            elapsed = time.monotonic() - started
+            if elapsed >= next_print:
+                out.print(_plain([portfolio_summary(broker=b) for b in brokers], elapsed), highlight=False)
+                next_print += 5
+            time.sleep(0.5)
+        out.print(_plain([portfolio_summary(broker=b) for b in brokers], time.monotonic() - started))
+        return
+    with Live(console=out, refresh_per_second=2) as live:
+        while not done():
+            elapsed = time.monotonic() - started
+            live.update(_table([portfolio_summary(broker=b) for b in brokers], children, elapsed))
+            time.sleep(0.5)

@@ -1,0 +1,25 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from portfolio.services import account_ensure
+from riskcheck.models import RiskLimits
+from trading.instruments import load_csv
+from trading.setup import demo_strategies_ensure, instruments_upsert
+
+
+class Command(BaseCommand):
+    help = "Load the shipped instruments and create demo strategies, risk limits and accounts (idempotent)."
+
+    def handle(self, *args, **options) -> None:
+        created, updated = instruments_upsert(load_csv())
+        made = demo_strategies_ensure()
+        for broker in settings.ACTIVE_BROKERS:
+            RiskLimits.objects.get_or_create(broker=broker)
+            account_ensure(broker=broker)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"instruments: {created} created, {updated} updated; "
+                f"strategies created: {', '.join(made) or 'none (already there)'}; "
+                f"limits and accounts for: {', '.join(settings.ACTIVE_BROKERS)}"
+            )
+        )

@@ -1,0 +1,210 @@
+"""`make run`: the whole pipeline on this machine, with a live per-broker table.
+
+Starts the embedded infrastructure where none is configured (Tansu, redis-server, PostgreSQL),
+migrates, creates topics, seeds the demo, then runs feed, strategies, bridge and one Celery worker
+per broker queue as separate processes until Ctrl-C or --duration, and stops all it started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from alphapanda import infra
+
+ROOT = Path(__file__).resolve().parent.parent
+RUN_DIR = ROOT / ".run"
+LOCAL_REDIS_DB = 1  # make run's own database when it borrows the machine's redis on :6379
+
+
+@dataclass
+class Child:
+    name: str
+    proc: subprocess.Popen
+    log: Path
+
+    @property
+    def state(self) -> str:
+        rc = self.proc.poll()
+        return "running" if rc is None else f"exited ({rc})"
+
+
+def _start(name: str, argv: list[str], env: dict[str, str]) -> Child:
+    log = RUN_DIR / "logs" / f"{name}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("w") as out:
+        proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    return Child(name, proc, log)
+
+
+def _stop_all(children: list[Child], grace: float = 10.0) -> None:
+    """Stop in reverse start order (feed first, workers last) so in-flight work drains downstream."""
+    for child in reversed(children):
+        if child.proc.poll() is None:
+            child.proc.send_signal(signal.SIGTERM)
+        try:
+            child.proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            child.proc.kill()
+            child.proc.wait()
+
+
+def _infrastructure(out) -> tuple[list[infra.Service], dict[str, str]]:
+    RUN_DIR.mkdir(exist_ok=True)
+    services = []
+    kafka = infra.ensure_kafka(RUN_DIR, os.environ.get("KAFKA_BOOTSTRAP"))
+    services.append(kafka)
+    configured_redis = os.environ.get("REDIS_URL")
+    redis_service = infra.ensure_redis(RUN_DIR, configured_redis)
+    if not configured_redis and not redis_service.started:
+        redis_service.url = redis_service.url.rsplit("/", 1)[0] + f"/{LOCAL_REDIS_DB}"
+    services.append(redis_service)
+    configured_db = os.environ.get("DATABASE_URL")
+    if not configured_db:
+        _fresh_embedded_database()
+    services.append(infra.ensure_postgres(RUN_DIR, configured_db))
+    for s in services:
+        origin = "started" if s.started else "configured" if os.environ.get(_ENV[s.name]) else "found"
+        out.print(f"  {s.name:<9} {origin:<10} {_redact(s.url)}", markup=False, highlight=False)
+    env = {_ENV[s.name]: s.url for s in services}
+    return services, env
+
+
+_ENV = {"kafka": "KAFKA_BOOTSTRAP", "redis": "REDIS_URL", "postgres": "DATABASE_URL"}
+
+
+def _redact(url: str) -> str:
+    """Never print a password that came with a URL."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url if "://" in url else f"kafka://{url}")
+    if parts.password:
+        parts = parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@"))
+    return urlunsplit(parts) if "://" in url else url
+
+
+def _fresh_embedded_database() -> None:
+    """Tansu keeps its log in memory, so an embedded run starts from a clean ledger to match it."""
+    import shutil
+
+    pgdata = RUN_DIR / "pgdata"
+    if (pgdata / "postmaster.pid").exists():
+        subprocess.run(
+            ["pkill", "-f", f"postgres.*{pgdata}"],
+            check=False,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(0.5)
+    shutil.rmtree(pgdata, ignore_errors=True)
+
+
+def _reset_redis(brokers: tuple[str, ...]) -> None:
+    from alphapanda import redis_conn
+
+    client = redis_conn.client()
+    for broker in brokers:
+        keys = [*client.scan_iter(f"{broker}:*"), broker]
+        client.delete(*keys)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make run", description=__doc__)
+    parser.add_argument("--duration", type=float, default=0, help="seconds to run (0: until Ctrl-C)")
+    parser.add_argument("--rate", type=float, default=200, help="simulated ticks per second")
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args(argv)
+
+    from rich.console import Console
+
+    out = Console(soft_wrap=True)
+    out.print("[bold]Alpha Panda[/bold]: starting the local pipeline")
+    fresh = not os.environ.get("DATABASE_URL")  # a new embedded ledger: clear the matching read model
+    try:
+        services, env_urls = _infrastructure(out)
+    except infra.InfraError as exc:
+        out.print(f"[red]infrastructure: {exc}[/red]")
+        return 2
+    os.environ.update(env_urls)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alphapanda.settings")
+    children: list[Child] = []
+    try:
+        import django
+        from django.conf import settings
+        from django.core.management import call_command
+
+        from alphapanda.config import ConfigError
+
+        try:
+            django.setup()
+        except ConfigError as exc:
+            out.print(f"[red]configuration error: {exc}[/red]")
+            return 2
+        brokers = settings.ACTIVE_BROKERS
+        out.print(f"  brokers   {', '.join(brokers)}")
+        call_command("migrate", verbosity=0)
+        call_command("create_topics", stdout=_Quiet())
+        call_command("seed_demo")
+        if fresh:
+            _reset_redis(brokers)
+        child_env = dict(os.environ)
+        py = sys.executable
+        for broker in brokers:
+            children.append(
+                _start(
+                    f"worker-{broker}",
+                    [py, "-m", "celery", "-A", "alphapanda", "worker", "-Q", broker, "--pool=solo",
+                     "--hostname", f"{broker}@%h", "--loglevel=WARNING"],
+                    child_env,
+                )
+            )  # fmt: skip
+        children.append(_start("bridge", [py, "manage.py", "run_bridge"], child_env))
+        children.append(_start("strategies", [py, "manage.py", "run_strategies"], child_env))
+        children.append(
+            _start(
+                "feed",
+                [
+                    py,
+                    "manage.py",
+                    "run_feed",
+                    "--source",
+                    "sim",
+                    "--rate",
+                    str(args.rate),
+                    "--seed",
+                    str(args.seed),
+                ],
+                child_env,
+            )
+        )
+        out.print(f"  logs      {RUN_DIR / 'logs'}/<process>.log")
+        from alphapanda.live_table import show
+
+        show(out, brokers=brokers, children=children, duration=args.duration)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        out.print("stopping processes ...")
+        _stop_all(children)
+        for s in reversed(services):
+            s.stop()
+        out.print("stopped everything this run started")
+    return 0
+
+
+class _Quiet:
+    def write(self, text: str) -> None:
+        pass
+
+    def flush(self) -> None:
+        pass
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""The Redis read model: the one owner of every `<broker>:portfolio:*` key.
+
+Values are set from the ledger's state, never incremented, and only when newer (a version from the
+ledger), so a replay or two workers racing leave the latest state. Derived figures (equity,
+unrealized P&L) are computed on read from positions and marks, so they are always consistent.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import asdict
+from decimal import Decimal
+
+from alphapanda import redis_conn
+from alphapanda.money import to_paise
+from portfolio.positions import Key, Position, Summary, summarize
+
+# Set `field` of hash KEYS[1] to ARGV[2] unless the stored JSON's version is already >= ARGV[3].
+_SET_IF_NEWER = """
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if current and cjson.decode(current)['version'] >= tonumber(ARGV[3]) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 1
+"""
+
+
+def key(broker: str, name: str) -> str:
+    return f"{broker}:portfolio:{name}"
+
+
+def positions_key(broker: str) -> str:
+    return key(broker, "positions")
+
+
+def marks_key(broker: str) -> str:
+    return key(broker, "marks")
+
+
+def account_key(broker: str) -> str:
+    return key(broker, "account")
+
+
+def activity_key(broker: str) -> str:
+    return key(broker, "activity")
+
+
+def all_keys(broker: str) -> list[str]:
+    return [positions_key(broker), marks_key(broker), account_key(broker), activity_key(broker)]
+
+
+def _set_if_newer(hash_key: str, field: str, value: dict, version: int) -> None:
+    client = redis_conn.client()
+    client.eval(_SET_IF_NEWER, 1, hash_key, field, json.dumps(value | {"version": version}), version)
+
+
+def position_set(broker: str, *, strategy: str, token: int, symbol: str, position: Position) -> None:
+    value = asdict(position) | {"strategy": strategy, "token": token, "symbol": symbol}
+    _set_if_newer(positions_key(broker), f"{strategy}|{token}", value, position.fills)
+
+
+def account_set(broker: str, *, starting_cash: int, cash: int, version: int) -> None:
+    _set_if_newer(account_key(broker), "state", {"starting_cash": starting_cash, "cash": cash}, version)
+
+
+def marks_set(broker: str, last_prices: Mapping[int, Decimal]) -> None:
+    if last_prices:
+        redis_conn.client().hset(marks_key(broker), mapping={t: to_paise(p) for t, p in last_prices.items()})
+
+
+def activity_set(broker: str, **counts: int) -> None:
+    redis_conn.client().hset(activity_key(broker), mapping=counts)
+
+
+def clear_ledger_mirror(broker: str) -> None:
+    """Drop what is copied from the ledger (positions, account) before writing it anew."""
+    redis_conn.client().delete(positions_key(broker), account_key(broker))
+
+
+# -- reads -----------------------------------------------------------------------------------------
+def _decode_position(raw: str) -> tuple[Key, str, Position]:
+    data = json.loads(raw)
+    fields = {k: data[k] for k in Position.__dataclass_fields__}
+    return (data["strategy"], int(data["token"])), data["symbol"], Position(**fields)
+
+
+def snapshot(broker: str) -> dict:
+    """Positions, marks, account and activity read in one transaction, with the derived summary."""
+    pipe = redis_conn.client().pipeline(transaction=True)
+    for name in all_keys(broker):
+        pipe.hgetall(name)
+    raw_positions, raw_marks, raw_account, raw_activity = pipe.execute()
+    positions: dict[Key, Position] = {}
+    symbols: dict[Key, str] = {}
+    for raw in raw_positions.values():
+        k, symbol, position = _decode_position(raw)
+        positions[k], symbols[k] = position, symbol
+    marks = {int(t): int(p) for t, p in raw_marks.items()}
+    account = json.loads(raw_account["state"]) if "state" in raw_account else {"starting_cash": 0, "cash": 0}
+    summary = summarize(
+        positions, starting_cash=account["starting_cash"], cash=account["cash"], last_prices=marks
+    )
+    return {
+        "positions": positions,
+        "symbols": symbols,
+        "marks": marks,
+        "summary": summary,
+        "activity": {k: int(v) for k, v in raw_activity.items()},
+    }
+
+
+def strategy_summaries(snap: dict) -> dict[str, Summary]:
+    """Per-strategy figures (cash is the account's; per-strategy P&L is realized + unrealized − charges)."""
+    by_strategy: dict[str, dict[Key, Position]] = {}
+    for (strategy, token), position in snap["positions"].items():
+        by_strategy.setdefault(strategy, {})[(strategy, token)] = position
+    return {
+        name: summarize(group, starting_cash=0, cash=0, last_prices=snap["marks"])
+        for name, group in sorted(by_strategy.items())
+    }

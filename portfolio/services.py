@@ -1,0 +1,124 @@
+"""Portfolio writes: apply fills to the ledger (once each), mirror it into Redis, rebuild from the log."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict
+
+from django.conf import settings
+from django.db import transaction
+
+from alphapanda import envelope, events
+from alphapanda.batches import Outgoing
+from alphapanda.money import to_paise
+from portfolio import read_model
+from portfolio.models import Account, AppliedFill
+from portfolio.models import Position as PositionRow
+from portfolio.positions import Position, apply_fill, fill_cash_flow, replay
+
+_FIELDS = tuple(Position.__dataclass_fields__)
+
+
+def _domain(row: PositionRow) -> Position:
+    return Position(**{f: getattr(row, f) for f in _FIELDS})
+
+
+def starting_cash_for(broker: str) -> int:
+    return to_paise(settings.CONFIG.paper_starting_cash) if broker == "paper" else 0
+
+
+def account_ensure(*, broker: str) -> Account:
+    cash = starting_cash_for(broker)
+    account, created = Account.objects.get_or_create(
+        broker=broker, defaults={"starting_cash": cash, "cash": cash}
+    )
+    if created:
+        read_model.account_set(
+            broker, starting_cash=account.starting_cash, cash=account.cash, version=account.version
+        )
+    return account
+
+
+def _mirror(row: PositionRow, account: Account) -> None:
+    read_model.position_set(
+        row.broker,
+        strategy=row.strategy,
+        token=row.instrument_token,
+        symbol=row.symbol,
+        position=_domain(row),
+    )
+    read_model.account_set(
+        row.broker, starting_cash=account.starting_cash, cash=account.cash, version=account.version
+    )
+
+
+def fill_apply(*, broker: str, message: envelope.Message) -> list[Outgoing]:
+    """Apply one fill exactly once: the applied-fill row, position and cash change in one transaction."""
+    fill: events.Fill = message.payload
+    account_ensure(broker=broker)
+    with transaction.atomic():
+        _, created = AppliedFill.objects.get_or_create(
+            broker=broker,
+            fill_id=fill.fill_id,
+            defaults={"strategy": fill.strategy, "instrument_token": fill.instrument_token},
+        )
+        row, _ = PositionRow.objects.select_for_update().get_or_create(
+            broker=broker,
+            strategy=fill.strategy,
+            instrument_token=fill.instrument_token,
+            defaults={"symbol": fill.symbol},
+        )
+        account = Account.objects.select_for_update().get(broker=broker)
+        if created:
+            price, charges = to_paise(fill.price), to_paise(fill.charges.total)
+            position = apply_fill(
+                _domain(row), side=fill.side, quantity=fill.quantity, price=price, charges=charges
+            )
+            for name, value in asdict(position).items():
+                setattr(row, name, value)
+            row.save()
+            account.cash += fill_cash_flow(
+                side=fill.side, quantity=fill.quantity, price=price, charges=charges
+            )
+            account.version += 1
+            account.save()
+    # Durable first, read model second: a crash here is healed by the redelivery or a rebuild.
+    _mirror(row, account)
+    return []
+
+
+def rebuild(*, broker: str, fills: Iterable[events.Fill]) -> tuple[int, int]:
+    """Replace the broker's positions and cash with what the fills log implies; return (fills, positions).
+
+    Duplicates in the log (a fill re-emitted on redelivery) count once, as in live processing.
+    """
+    unique: dict[str, events.Fill] = {}
+    for fill in fills:
+        unique.setdefault(fill.fill_id, fill)
+    positions, cash_delta = replay(unique.values())
+    symbols = {(f.strategy, f.instrument_token): f.symbol for f in unique.values()}
+    with transaction.atomic():
+        account = account_ensure(broker=broker)
+        account = Account.objects.select_for_update().get(pk=account.pk)
+        PositionRow.objects.filter(broker=broker).delete()
+        AppliedFill.objects.filter(broker=broker).delete()
+        AppliedFill.objects.bulk_create(
+            AppliedFill(
+                broker=broker, fill_id=f.fill_id, strategy=f.strategy, instrument_token=f.instrument_token
+            )
+            for f in unique.values()
+        )
+        rows = PositionRow.objects.bulk_create(
+            PositionRow(broker=broker, strategy=s, instrument_token=t, symbol=symbols[(s, t)], **asdict(p))
+            for (s, t), p in positions.items()
+        )
+        account.cash = account.starting_cash + cash_delta
+        account.version += 1
+        account.save()
+    read_model.clear_ledger_mirror(broker)
+    for row in rows:
+        _mirror(row, account)
+    read_model.account_set(
+        broker, starting_cash=account.starting_cash, cash=account.cash, version=account.version
+    )
+    return len(unique), len(rows)

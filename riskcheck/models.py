@@ -1,0 +1,52 @@
+"""Per-broker risk limits and the decision taken on every signal (the risk step's ledger)."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from trading.models import BROKER_CHOICES, MONEY
+
+
+class RiskLimits(models.Model):
+    broker = models.CharField(max_length=16, choices=BROKER_CHOICES, unique=True)
+    max_quantity = models.PositiveIntegerField(default=1000)
+    max_order_value = models.DecimalField(default=500000, **MONEY)
+    max_position = models.PositiveIntegerField(default=2000, help_text="Net units per instrument")
+    max_open_positions = models.PositiveIntegerField(default=50)
+    max_daily_trades = models.PositiveIntegerField(default=5000)
+    max_price_deviation_pct = models.DecimalField(default=5, max_digits=6, decimal_places=2)
+    allowed_products = models.JSONField(default=list, blank=True, help_text='Empty = all, e.g. ["MIS"]')
+    allowed_instruments = models.JSONField(default=list, blank=True, help_text="Tokens; empty = all")
+    max_daily_loss = models.DecimalField(default=50000, **MONEY)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "risk limits"
+
+    def __str__(self) -> str:
+        return f"{self.broker} limits"
+
+
+class SignalDecision(models.Model):
+    VALIDATED = "validated"
+    REJECTED = "rejected"
+
+    broker = models.CharField(max_length=16, choices=BROKER_CHOICES)
+    signal_id = models.CharField(max_length=64)
+    correlation_id = models.CharField(max_length=64)
+    strategy = models.CharField(max_length=64)
+    instrument_token = models.BigIntegerField()
+    side = models.CharField(max_length=4)
+    quantity = models.PositiveIntegerField()
+    outcome = models.CharField(max_length=10, choices=[(VALIDATED, VALIDATED), (REJECTED, REJECTED)])
+    rule = models.CharField(max_length=32, blank=True)
+    reason = models.TextField(blank=True)
+    decided_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-decided_at"]
+        constraints = [models.UniqueConstraint(fields=["broker", "signal_id"], name="decision_broker_signal")]
+        indexes = [models.Index(fields=["broker", "decided_at"], name="decision_broker_day")]
+
+    def __str__(self) -> str:
+        return f"{self.broker}:{self.signal_id} {self.outcome}"

@@ -1,0 +1,64 @@
+"""Reads for the risk step: the broker's limits and its exposure, from the ledger and the read model."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from datetime import time as dtime
+from zoneinfo import ZoneInfo
+
+from django.db.models import Sum
+
+from alphapanda.money import from_paise
+from portfolio import read_model
+from portfolio.models import Position
+from riskcheck.models import RiskLimits, SignalDecision
+from riskcheck.rules import Exposure, Limits
+
+IST = ZoneInfo("Asia/Kolkata")
+_LIMITS_TTL = 5.0
+_limits_cache: dict[str, tuple[float, Limits]] = {}
+
+
+def limits_get(*, broker: str) -> Limits:
+    """The broker's limits (created with defaults on first use), re-read every few seconds."""
+    cached = _limits_cache.get(broker)
+    if cached and time.monotonic() - cached[0] < _LIMITS_TTL:
+        return cached[1]
+    row, _ = RiskLimits.objects.get_or_create(broker=broker)
+    limits = Limits(
+        max_quantity=row.max_quantity,
+        max_order_value=row.max_order_value,
+        max_position=row.max_position,
+        max_open_positions=row.max_open_positions,
+        max_daily_trades=row.max_daily_trades,
+        max_price_deviation_pct=row.max_price_deviation_pct,
+        allowed_products=frozenset(row.allowed_products),
+        allowed_instruments=frozenset(int(t) for t in row.allowed_instruments),
+        max_daily_loss=row.max_daily_loss,
+    )
+    _limits_cache[broker] = (time.monotonic(), limits)
+    return limits
+
+
+def exposure_get(*, broker: str, instrument_token: int, now: datetime) -> Exposure:
+    net = (
+        Position.objects.filter(broker=broker)
+        .values("instrument_token")
+        .annotate(net=Sum("quantity"))
+        .exclude(net=0)
+    )
+    by_token = {row["instrument_token"]: row["net"] for row in net}
+    day_start = datetime.combine(now.astimezone(IST).date(), dtime.min, IST)
+    trades = SignalDecision.objects.filter(
+        broker=broker, outcome=SignalDecision.VALIDATED, decided_at__gte=day_start
+    ).count()
+    snap = read_model.snapshot(broker)
+    mark = snap["marks"].get(instrument_token)
+    return Exposure(
+        position=by_token.get(instrument_token, 0),
+        open_positions=len(by_token),
+        trades_today=trades,
+        day_pnl=from_paise(snap["summary"].pnl),
+        last_price=from_paise(mark) if mark is not None else None,
+    )

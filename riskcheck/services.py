@@ -1,0 +1,72 @@
+"""The validate step: decide once per signal, record the decision, publish it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+
+from alphapanda import envelope, events, topics
+from alphapanda.batches import Outgoing
+from alphapanda.errors import BadInput
+from portfolio import read_model
+from riskcheck import rules, selectors
+from riskcheck.models import SignalDecision
+from trading.selectors import instrument_get
+
+
+def _outputs(broker: str, message: envelope.Message, decision: SignalDecision) -> list[Outgoing]:
+    signal: events.Signal = message.payload
+    key = topics.order_key(signal.strategy, signal.instrument_token)
+    if decision.outcome == SignalDecision.VALIDATED:
+        env = envelope.follow(
+            message.envelope,
+            type=envelope.SIGNAL_VALIDATED,
+            payload=signal,
+            purpose="validated",
+            broker=broker,
+        )
+        return [Outgoing(topics.broker_topic(broker, topics.SIGNALS_VALIDATED), key, env)]
+    rejection = events.SignalRejection(signal=signal, rule=decision.rule, reason=decision.reason)
+    env = envelope.follow(
+        message.envelope, type=envelope.SIGNAL_REJECTED, payload=rejection, purpose="rejected", broker=broker
+    )
+    return [Outgoing(topics.broker_topic(broker, topics.SIGNALS_REJECTED), key, env)]
+
+
+def signal_validate(*, broker: str, message: envelope.Message, now: datetime) -> list[Outgoing]:
+    """Validate one raw signal against the broker's limits; a redelivery re-emits the recorded decision."""
+    decision = SignalDecision.objects.filter(broker=broker, signal_id=message.id).first()
+    if decision is None:
+        signal: events.Signal = message.payload
+        if instrument_get(signal.instrument_token) is None:
+            raise BadInput(f"unknown instrument token {signal.instrument_token}")
+        rejection = rules.evaluate(
+            signal,
+            limits=selectors.limits_get(broker=broker),
+            exposure=selectors.exposure_get(broker=broker, instrument_token=signal.instrument_token, now=now),
+        )
+        try:
+            with transaction.atomic():
+                decision = SignalDecision.objects.create(
+                    broker=broker,
+                    signal_id=message.id,
+                    correlation_id=message.envelope.correlation_id,
+                    strategy=signal.strategy,
+                    instrument_token=signal.instrument_token,
+                    side=signal.side.value,
+                    quantity=signal.quantity,
+                    outcome=SignalDecision.REJECTED if rejection else SignalDecision.VALIDATED,
+                    rule=rejection.rule.value if rejection else "",
+                    reason=rejection.reason if rejection else "",
+                    decided_at=now,
+                )
+        except IntegrityError:  # decided concurrently by a redelivery
+            decision = SignalDecision.objects.get(broker=broker, signal_id=message.id)
+        counts = SignalDecision.objects.filter(broker=broker)
+        read_model.activity_set(
+            broker,
+            signals=counts.count(),
+            rejections=counts.filter(outcome=SignalDecision.REJECTED).count(),
+        )
+    return _outputs(broker, message, decision)

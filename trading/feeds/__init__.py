@@ -1,0 +1,1 @@
+"""Tick sources for running without a live market: a seeded random walk and recorded-CSV replay."""

@@ -1,0 +1,83 @@
+"""A seeded random walk over real instruments, so demos and tests get market-like ticks offline."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from decimal import Decimal
+
+from alphapanda.events import Level, Tick
+from trading.instruments import Instrument
+
+DEPTH = 5
+INDEX_SEGMENT = "INDICES"
+
+
+class RandomWalkFeed:
+    """Visits the instruments round robin, each walking in whole ticks from its `last_price`.
+
+    Every draw comes from one `random.Random(seed)` and prices move by integer multiples of the tick
+    in Decimal, so a seed always reproduces the same ticks value for value.
+    """
+
+    def __init__(self, instruments: Sequence[Instrument], *, seed: int, volatility_bps: float = 8.0) -> None:
+        if not instruments:
+            raise ValueError("a random-walk feed needs at least one instrument")
+        if not volatility_bps >= 0:
+            raise ValueError(f"volatility_bps must be >= 0, got {volatility_bps}")
+        for instrument in instruments:
+            if instrument.last_price <= 0 or instrument.tick_size <= 0:
+                raise ValueError(
+                    f"{instrument.symbol} needs a positive last_price and tick_size to walk from"
+                )
+        self._instruments = tuple(instruments)
+        self._rng = random.Random(seed)
+        self._sigma = volatility_bps / 10_000
+        self._prices = [_on_tick_grid(i.last_price, i.tick_size) for i in self._instruments]
+        self._volumes = [0] * len(self._instruments)
+        self._turn = 0
+
+    def next_tick(self, ts_ns: int) -> Tick:
+        """The next instrument's tick, stamped `ts_ns` (the caller owns the clock)."""
+        turn = self._turn
+        self._turn = (turn + 1) % len(self._instruments)
+        instrument = self._instruments[turn]
+        tick_size = instrument.tick_size
+        price = self._prices[turn]
+        steps = round(self._rng.gauss(0.0, self._sigma) * float(price / tick_size))
+        price = max(tick_size, price + steps * tick_size)
+        self._prices[turn] = price
+        bids: tuple[Level, ...] = ()
+        asks: tuple[Level, ...] = ()
+        if instrument.segment != INDEX_SEGMENT:  # an index has a value but no book and no trades
+            lot = max(instrument.lot_size, 1)
+            self._volumes[turn] += self._rng.randint(1, 50) * lot
+            # The last trade either lifted the best ask or hit the best bid; either way bid < ask.
+            hit_bid = self._rng.random() < 0.5 or price == tick_size
+            best_bid = price if hit_bid else price - tick_size
+            bids = self._levels(best_bid, -tick_size, lot)
+            asks = self._levels(best_bid + tick_size, tick_size, lot)
+        return Tick(
+            instrument_token=instrument.token,
+            symbol=instrument.symbol,
+            exchange=instrument.exchange,
+            ltp=price,
+            volume=self._volumes[turn],
+            bids=bids,
+            asks=asks,
+            ts=ts_ns,
+        )
+
+    def _levels(self, best: Decimal, step: Decimal, lot: int) -> tuple[Level, ...]:
+        levels = []
+        for depth in range(DEPTH):
+            price = best + depth * step
+            if price <= 0:
+                break
+            orders = self._rng.randint(1, 20)
+            levels.append(Level(price, orders * self._rng.randint(1, 50) * lot, orders))
+        return tuple(levels)
+
+
+def _on_tick_grid(price: Decimal, tick_size: Decimal) -> Decimal:
+    return max(tick_size, (price / tick_size).to_integral_value() * tick_size)

@@ -1,0 +1,111 @@
+import logging
+import time
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from alphapanda import kafka, lifecycle, topics
+from trading import selectors
+from trading.feeds import csv_replay
+from trading.feeds.sim import RandomWalkFeed
+from trading.models import Instrument, Strategy
+from trading.publishing import tick_envelope
+
+log = logging.getLogger("trading.feed")
+
+
+class Command(BaseCommand):
+    help = "Publish market ticks to market.ticks: a seeded random walk (sim) or a recorded CSV (csv)."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--source", choices=["sim", "csv"], default="sim")
+        parser.add_argument(
+            "--rate", type=float, default=100.0, help="sim: ticks per second (all instruments)"
+        )
+        parser.add_argument("--seed", type=int, default=42, help="sim: random seed (same seed, same prices)")
+        parser.add_argument("--count", type=int, default=0, help="stop after this many ticks (0: no limit)")
+        parser.add_argument(
+            "--duration", type=float, default=0, help="stop after this many seconds (0: no limit)"
+        )
+        parser.add_argument(
+            "--symbols", default="", help="sim: comma-separated symbols (default: strategies')"
+        )
+        parser.add_argument("--file", type=Path, help="csv: the recorded ticks to replay")
+        parser.add_argument(
+            "--speed", type=float, default=1.0, help="csv: replay speed factor (0: as fast as possible)"
+        )
+        parser.add_argument("--record", type=Path, help="sim: also write the ticks to this CSV for replay")
+
+    def handle(self, *args, source: str, **opts) -> None:
+        stop = lifecycle.stop_on_signals()
+        producer = kafka.new_producer()
+        if source == "sim":
+            ticks = self._sim(opts)
+        else:
+            if not opts["file"]:
+                raise CommandError("--source csv needs --file PATH")
+            if not opts["file"].exists():
+                raise CommandError(f"no such file: {opts['file']}")
+            by_token = {i.token: selectors.to_domain(i) for i in Instrument.objects.all()}
+            ticks = self._replay(csv_replay.read_ticks(opts["file"], by_token), opts["speed"])
+        recorded = []
+        sent, started, last_report = 0, time.monotonic(), time.monotonic()
+        try:
+            for tick in ticks:
+                if stop.is_set():
+                    break
+                env = tick_envelope(tick)
+                kafka.publish(producer, topics.MARKET_TICKS, topics.tick_key(tick.instrument_token), env)
+                if opts["record"]:
+                    recorded.append(tick)
+                sent += 1
+                if opts["count"] and sent >= opts["count"]:
+                    break
+                if opts["duration"] and time.monotonic() - started >= opts["duration"]:
+                    break
+                if time.monotonic() - last_report >= 10:
+                    last_report = time.monotonic()
+                    log.info("published %d ticks (%.0f/s)", sent, sent / (last_report - started))
+        except ValueError as exc:  # a bad CSV line: name it and stop
+            raise CommandError(str(exc)) from exc
+        finally:
+            kafka.flush(producer)
+            if opts["record"]:
+                csv_replay.write_ticks(opts["record"], recorded)
+        self.stdout.write(f"published {sent} ticks in {time.monotonic() - started:.1f}s")
+
+    def _sim(self, opts: dict):
+        instruments = self._instruments(opts["symbols"])
+        feed = RandomWalkFeed(instruments, seed=opts["seed"])
+        interval = 1.0 / opts["rate"] if opts["rate"] > 0 else 0.0
+        next_at = time.monotonic()
+        while True:
+            yield feed.next_tick(time.time_ns())
+            next_at += interval
+            delay = next_at - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+
+    def _replay(self, ticks, speed: float):
+        for delay, tick in csv_replay.paced(ticks, speed=speed):
+            if delay > 0:
+                time.sleep(delay)
+            yield tick
+
+    def _instruments(self, symbols: str):
+        rows = Instrument.objects.exclude(segment="INDICES")
+        if symbols:
+            wanted = [s.strip().upper() for s in symbols.split(",") if s.strip()]
+            rows = rows.filter(symbol__in=wanted)
+            missing = set(wanted) - set(rows.values_list("symbol", flat=True))
+            if missing:
+                raise CommandError(f"unknown symbols: {', '.join(sorted(missing))}")
+        else:
+            used = Instrument.objects.filter(strategies__in=Strategy.objects.filter(active=True)).distinct()
+            rows = used if used.exists() else rows
+        instruments = [selectors.to_domain(r) for r in rows.order_by("token")]
+        if not instruments:
+            raise CommandError(
+                "no instruments: run `manage.py seed_demo` or `manage.py load_instruments` first"
+            )
+        return instruments

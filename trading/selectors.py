@@ -1,0 +1,59 @@
+"""Reads for the trading app: instruments (cached per process), open orders, strategy specs."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+
+from alphapanda.events import OrderStatus
+from trading.instruments import Instrument as DomainInstrument
+from trading.models import Instrument, Order, Strategy
+from trading.runner import StrategySpec
+
+_CACHE_SECONDS = 60.0
+_instruments: tuple[float, dict[int, DomainInstrument]] = (0.0, {})
+
+OPEN_STATUSES = (OrderStatus.OPEN.value, OrderStatus.TRIGGER_PENDING.value)
+
+
+def to_domain(row: Instrument) -> DomainInstrument:
+    return DomainInstrument(
+        token=row.token,
+        symbol=row.symbol,
+        exchange=row.exchange,
+        lot_size=row.lot_size,
+        tick_size=row.tick_size,
+        name=row.name,
+        instrument_type=row.instrument_type,
+        segment=row.segment,
+        last_price=row.last_price,
+        expiry=row.expiry,
+        strike=row.strike,
+    )
+
+
+def instrument_get(token: int) -> DomainInstrument | None:
+    global _instruments
+    loaded_at, by_token = _instruments
+    age = time.monotonic() - loaded_at
+    if age > _CACHE_SECONDS or (token not in by_token and age > 1.0):
+        by_token = {row.token: to_domain(row) for row in Instrument.objects.all()}
+        _instruments = (time.monotonic(), by_token)
+    return by_token.get(token)
+
+
+def open_orders(*, broker: str, tokens: Iterable[int]) -> list[Order]:
+    return list(
+        Order.objects.filter(
+            broker=broker, status__in=OPEN_STATUSES, instrument_token__in=list(tokens)
+        ).order_by("created_at", "id")
+    )
+
+
+def strategy_specs() -> list[StrategySpec]:
+    """Active strategies with their instruments, as the runner takes them."""
+    specs = []
+    for row in Strategy.objects.filter(active=True).prefetch_related("instruments"):
+        instruments = tuple(to_domain(i) for i in row.instruments.all())
+        specs.append(StrategySpec(row.name, row.kind, dict(row.params), instruments, tuple(row.brokers)))
+    return specs

@@ -1,0 +1,1 @@
+"""Trading strategies: per-instrument state machines turning ticks into target-position signals."""

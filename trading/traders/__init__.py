@@ -1,0 +1,1 @@
+"""Traders: how a validated signal becomes orders and fills on one broker."""
