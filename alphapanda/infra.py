@@ -42,7 +42,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _port_open(host: str, port: int) -> bool:
+def port_open(host: str, port: int) -> bool:
     with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.3):
         return True
     return False
@@ -83,13 +83,13 @@ def start_tansu(run_dir: Path, port: int | None = None) -> Service:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    _wait(lambda: _port_open("127.0.0.1", port) or proc.poll() is not None, "tansu", 15, log)
+    _wait(lambda: port_open("127.0.0.1", port) or proc.poll() is not None, "tansu", 15, log)
     if proc.poll() is not None:
         raise InfraError(f"tansu exited with {proc.returncode} (log: {log})")
     return Service("kafka", f"127.0.0.1:{port}", _terminate(proc), started=True)
 
 
-def _redis_ok(url: str) -> bool:
+def redis_ok(url: str) -> bool:
     try:
         return bool(redis.Redis.from_url(url, socket_connect_timeout=0.5).ping())
     except redis.RedisError:
@@ -125,7 +125,7 @@ def start_redis(run_dir: Path, port: int | None = None) -> Service:
         start_new_session=True,
     )
     url = f"redis://127.0.0.1:{port}/0"
-    _wait(lambda: _redis_ok(url), "redis-server", 10, log)
+    _wait(lambda: redis_ok(url), "redis-server", 10, log)
     return Service("redis", url, _terminate(proc), started=True)
 
 
@@ -133,7 +133,7 @@ def ensure_redis(run_dir: Path, configured: str | None) -> Service:
     if configured:
         return Service("redis", configured)
     local = "redis://127.0.0.1:6379/0"
-    return Service("redis", local) if _redis_ok(local) else start_redis(run_dir)
+    return Service("redis", local) if redis_ok(local) else start_redis(run_dir)
 
 
 def start_postgres(run_dir: Path, database: str = "alphapanda") -> Service:

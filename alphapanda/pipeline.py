@@ -150,9 +150,9 @@ def main(argv: list[str] | None = None) -> int:
         out.print(f"  brokers   {', '.join(brokers)}")
         call_command("migrate", verbosity=0)
         call_command("create_topics", stdout=_Quiet())
-        call_command("seed_demo")
         if fresh:
             _reset_redis(brokers)
+        call_command("seed_demo")
         child_env = dict(os.environ)
         py = sys.executable
         for broker in brokers:
