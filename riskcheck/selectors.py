@@ -20,6 +20,10 @@ _LIMITS_TTL = 5.0
 _limits_cache: dict[str, tuple[float, Limits]] = {}
 
 
+def clear_caches() -> None:
+    _limits_cache.clear()
+
+
 def limits_get(*, broker: str) -> Limits:
     """The broker's limits (created with defaults on first use), re-read every few seconds."""
     cached = _limits_cache.get(broker)

@@ -32,6 +32,11 @@ def to_domain(row: Instrument) -> DomainInstrument:
     )
 
 
+def clear_caches() -> None:
+    global _instruments
+    _instruments = (0.0, {})
+
+
 def instrument_get(token: int) -> DomainInstrument | None:
     global _instruments
     loaded_at, by_token = _instruments
