@@ -16,6 +16,15 @@ from alphapanda import envelope, kafka
 
 def read_all(topic: str, *, timeout: float = 10.0) -> Iterator[envelope.Message]:
     """Every valid message now in `topic`, each partition in offset order; invalid ones are skipped."""
+    for value in read_values(topic, timeout=timeout):
+        try:
+            yield envelope.decode(topic, value)
+        except envelope.InvalidMessage:
+            continue
+
+
+def read_values(topic: str, *, timeout: float = 10.0) -> Iterator[bytes]:
+    """The raw value of every message now in `topic`, each partition in offset order."""
     consumer = kafka.consumer(f"reader-{uuid.uuid4().hex}", **{"enable.partition.eof": True})
     try:
         meta = consumer.list_topics(topic, timeout=timeout).topics.get(topic)
@@ -31,9 +40,6 @@ def read_all(topic: str, *, timeout: float = 10.0) -> Iterator[envelope.Message]
                 if msg.error().code() == KafkaError._PARTITION_EOF:
                     pending.discard(msg.partition())
                 continue
-            try:
-                yield envelope.decode(topic, msg.value())
-            except envelope.InvalidMessage:
-                continue
+            yield msg.value()
     finally:
         consumer.close()

@@ -185,7 +185,7 @@ def _record_fills(
         order.average_price = (filled_value / order.filled_quantity).quantize(Decimal("0.0001"))
     order.brokerage_paid += execution.brokerage
     order.status = execution.status.value
-    order.triggered = bool(execution.resting and execution.resting.triggered) or order.triggered
+    order.triggered = execution.triggered or order.triggered
     order.reason = execution.reason
     order.updated_at = now
     order.save()

@@ -51,9 +51,11 @@ def publish_ticks(ticks: list[Tick]) -> list[envelope.Envelope]:
     return envs
 
 
-def publish_raw(topic: str, value: bytes, key: bytes | None = None) -> None:
+def publish_raw(messages: list[tuple[str, bytes | None, bytes]]) -> None:
+    """(topic, key, value) in order, through one producer (a new idempotent producer costs ~0.5 s)."""
     producer = kafka.new_producer()
-    kafka.produce(producer, topic, key, value)
+    for topic, key, value in messages:
+        kafka.produce(producer, topic, key, value)
     kafka.flush(producer)
 
 

@@ -29,10 +29,17 @@ class Execution:
     fills: tuple[PricedFill, ...] = ()
     resting: matching.RestingOrder | None = None
     reason: str = ""
+    triggered: bool = False  # a stop order whose trigger the market reached (filled or resting)
 
     @property
     def brokerage(self) -> Decimal:
         return sum((f.charges.brokerage for f in self.fills), Decimal(0))
+
+
+def _triggered(order: matching.RestingOrder, resting: matching.RestingOrder | None) -> bool:
+    if order.trigger_price is None:
+        return False
+    return resting is None or resting.triggered
 
 
 def status_of(resting: matching.RestingOrder | None) -> OrderStatus:
@@ -103,7 +110,7 @@ def execute(signal: Signal, instrument: Instrument, *, slippage_bps: Decimal, on
     priced = _priced(
         fills, instrument=instrument, order=order, product=signal.product, on=on, brokerage_so_far=Decimal(0)
     )
-    return Execution(status_of(resting), priced, resting)
+    return Execution(status_of(resting), priced, resting, triggered=_triggered(order, resting))
 
 
 def on_tick(
@@ -123,4 +130,4 @@ def on_tick(
     priced = _priced(
         fills, instrument=instrument, order=order, product=product, on=on, brokerage_so_far=brokerage_so_far
     )
-    return Execution(status_of(resting), priced, resting)
+    return Execution(status_of(resting), priced, resting, triggered=_triggered(order, resting))
