@@ -60,6 +60,10 @@ def _letters(topic: str) -> list:
     return [dlq.decode_dead_letter(v) for v in read_values(topics.dlq_topic(topic))]
 
 
+def _at_least(letters: list, n: int) -> list | None:
+    return letters if len(letters) >= n else None
+
+
 def test_bad_input_goes_to_each_topics_dlq_with_reason_and_valid_traffic_flows(processes, instruments):
     processes.worker()
     processes.bridge()
@@ -83,9 +87,7 @@ def test_bad_input_goes_to_each_topics_dlq_with_reason_and_valid_traffic_flows(p
 
     for topic, bad in sent.items():
         letters = wait_for(
-            lambda t=topic, n=len(bad): (lambda ls: ls if len(ls) >= n else None)(_letters(t)),
-            timeout=30,
-            what=f"{len(bad)} dead letters on {topic}.dlq",
+            lambda t=topic, b=bad: _at_least(_letters(t), len(b)), timeout=30, what=f"{topic}.dlq"
         )
         bridge_letters = [letter for letter in letters if letter.stage == "bridge"]
         assert len(bridge_letters) == len(bad), [letter.error for letter in letters]
