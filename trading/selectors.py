@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from decimal import Decimal
 from collections.abc import Iterable
 
 from alphapanda.events import OrderStatus
@@ -16,19 +17,25 @@ _instruments: tuple[float, dict[int, DomainInstrument]] = (0.0, {})
 OPEN_STATUSES = (OrderStatus.OPEN.value, OrderStatus.TRIGGER_PENDING.value)
 
 
+def _plain(value: Decimal) -> Decimal:
+    """0.0500 -> 0.05 (the column's scale is not the instrument's), without exponent notation."""
+    normal = value.normalize()
+    return normal.quantize(Decimal(1)) if normal.as_tuple().exponent > 0 else normal
+
+
 def to_domain(row: Instrument) -> DomainInstrument:
     return DomainInstrument(
         token=row.token,
         symbol=row.symbol,
         exchange=row.exchange,
         lot_size=row.lot_size,
-        tick_size=row.tick_size,
+        tick_size=_plain(row.tick_size),
         name=row.name,
         instrument_type=row.instrument_type,
         segment=row.segment,
-        last_price=row.last_price,
+        last_price=_plain(row.last_price),
         expiry=row.expiry,
-        strike=row.strike,
+        strike=_plain(row.strike),
     )
 
 
