@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from decimal import Decimal
 from collections.abc import Iterable
+from decimal import Decimal
 
 from alphapanda.events import OrderStatus
 from trading.instruments import Instrument as DomainInstrument
