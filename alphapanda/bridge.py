@@ -62,6 +62,7 @@ class Bridge:
         celery_app: Celery,
         batch_timeout_s: float,
         max_batch: int,
+        report_every_s: float = 10.0,
     ) -> None:
         self.brokers = brokers
         self.consumer = consumer
@@ -73,6 +74,8 @@ class Bridge:
         self.inflight = InFlight()
         self.stats = BridgeStats()
         self.stop_event = threading.Event()
+        self.report_every_s = report_every_s
+        self._reported = time.monotonic()
         self._paused: set[tuple[str, int]] = set()
         self._stream_ids = {done_stream(b): self._stream_tail(done_stream(b)) for b in brokers}
 
@@ -100,6 +103,21 @@ class Bridge:
         self._collect_completions()
         self._dispatch()
         self._resend_expired()
+        if time.monotonic() - self._reported >= self.report_every_s:
+            self._reported = time.monotonic()
+            self.report()
+
+    def report(self) -> None:
+        s = self.stats
+        log.info(
+            "consumed=%d dispatched=%d committed=%d dead_lettered=%d resent=%d in_flight=%d",
+            s.consumed,
+            s.dispatched,
+            s.committed,
+            s.dead_lettered,
+            s.resent,
+            self.inflight.in_flight_count(),
+        )
 
     def drain(self, timeout: float = 8.0) -> None:
         """On shutdown: wait (bounded) for in-flight batches so their offsets get committed."""

@@ -8,6 +8,7 @@ import sys
 from celery import Celery
 from kombu import Queue
 
+from alphapanda.brokers import KNOWN_BROKERS
 from alphapanda.config import ConfigError
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alphapanda.settings")
@@ -17,7 +18,10 @@ try:
     app.config_from_object("django.conf:settings", namespace="CELERY")
     from django.conf import settings
 
-    app.conf.task_queues = [Queue(broker, routing_key=broker) for broker in settings.ACTIVE_BROKERS]
+    settings.ACTIVE_BROKERS  # noqa: B018 - validate the configuration now, not in the first task
+    # Every known broker has its queue, so `worker -Q paper,zerodha` always starts; only the bridge
+    # decides what reaches a queue, and it routes to active brokers only.
+    app.conf.task_queues = [Queue(broker, routing_key=broker) for broker in KNOWN_BROKERS]
 except ConfigError as exc:  # one clear line, not a traceback
     sys.exit(f"alphapanda: configuration error: {exc}")
 app.autodiscover_tasks()

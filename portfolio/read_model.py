@@ -72,6 +72,10 @@ def activity_set(broker: str, **counts: int) -> None:
     redis_conn.client().hset(activity_key(broker), mapping=counts)
 
 
+def has_account(broker: str) -> bool:
+    return bool(redis_conn.client().hexists(account_key(broker), "state"))
+
+
 def clear_ledger_mirror(broker: str) -> None:
     """Drop what is copied from the ledger (positions, account) before writing it anew."""
     redis_conn.client().delete(positions_key(broker), account_key(broker))

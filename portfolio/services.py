@@ -52,10 +52,27 @@ def _mirror(row: PositionRow, account: Account) -> None:
     )
 
 
+def read_model_ensure(*, broker: str) -> bool:
+    """Re-mirror the ledger into Redis when the read model lost its state (a Redis restarted empty).
+
+    Returns whether it had to. Marks come back with the next ticks.
+    """
+    if read_model.has_account(broker):
+        return False
+    account = account_ensure(broker=broker)
+    for row in PositionRow.objects.filter(broker=broker):
+        _mirror(row, account)
+    read_model.account_set(
+        broker, starting_cash=account.starting_cash, cash=account.cash, version=account.version
+    )
+    return True
+
+
 def fill_apply(*, broker: str, message: envelope.Message) -> list[Outgoing]:
     """Apply one fill exactly once: the applied-fill row, position and cash change in one transaction."""
     fill: events.Fill = message.payload
     account_ensure(broker=broker)
+    read_model_ensure(broker=broker)
     with transaction.atomic():
         _, created = AppliedFill.objects.get_or_create(
             broker=broker,

@@ -50,3 +50,17 @@ class SignalDecision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.broker}:{self.signal_id} {self.outcome}"
+
+
+class TradingDay(models.Model):
+    """The equity a broker started the trading day (IST) with: the base of its daily loss limit."""
+
+    broker = models.CharField(max_length=16, choices=BROKER_CHOICES)
+    day = models.DateField()
+    start_equity = models.BigIntegerField(help_text="paise")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["broker", "day"], name="trading_day_broker_day")]
+
+    def __str__(self) -> str:
+        return f"{self.broker} {self.day}"

@@ -150,11 +150,13 @@ def check_price_deviation(signal: Signal, *, limits: Limits, exposure: Exposure)
 
 
 def check_max_daily_trades(signal: Signal, *, limits: Limits, exposure: Exposure) -> Rejection | None:
-    if exposure.trades_today < limits.max_daily_trades:
+    """Caps new risk, not exits: a desk past its trade count must still be able to get flat."""
+    if exposure.trades_today < limits.max_daily_trades or _reduces(signal, exposure.position):
         return None
     return Rejection(
         Rule.MAX_DAILY_TRADES,
-        f"{exposure.trades_today} trades today already reach the daily limit of {limits.max_daily_trades}",
+        f"{exposure.trades_today} trades today already reach the daily limit of {limits.max_daily_trades}; "
+        "only orders that reduce a position are allowed",
     )
 
 

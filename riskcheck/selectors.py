@@ -12,7 +12,8 @@ from django.db.models import Sum
 from alphapanda.money import from_paise
 from portfolio import read_model
 from portfolio.models import Position
-from riskcheck.models import RiskLimits, SignalDecision
+from portfolio.services import read_model_ensure
+from riskcheck.models import RiskLimits, SignalDecision, TradingDay
 from riskcheck.rules import Exposure, Limits
 
 IST = ZoneInfo("Asia/Kolkata")
@@ -57,12 +58,17 @@ def exposure_get(*, broker: str, instrument_token: int, now: datetime) -> Exposu
     trades = SignalDecision.objects.filter(
         broker=broker, outcome=SignalDecision.VALIDATED, decided_at__gte=day_start
     ).count()
+    read_model_ensure(broker=broker)
     snap = read_model.snapshot(broker)
+    equity = snap["summary"].equity
+    day, _ = TradingDay.objects.get_or_create(
+        broker=broker, day=now.astimezone(IST).date(), defaults={"start_equity": equity}
+    )
     mark = snap["marks"].get(instrument_token)
     return Exposure(
         position=by_token.get(instrument_token, 0),
         open_positions=len(by_token),
         trades_today=trades,
-        day_pnl=from_paise(snap["summary"].pnl),
+        day_pnl=from_paise(equity - day.start_equity),
         last_price=from_paise(mark) if mark is not None else None,
     )

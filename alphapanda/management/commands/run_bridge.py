@@ -1,5 +1,4 @@
 import logging
-import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -19,36 +18,17 @@ class Command(BaseCommand):
         parser.add_argument("--report-every", type=float, default=10.0, help="seconds between progress lines")
 
     def handle(self, *args, group: str, report_every: float, **options) -> None:
-        config = settings.CONFIG
         bridge = Bridge(
             brokers=settings.ACTIVE_BROKERS,
             consumer=kafka.consumer(group),
             producer=kafka.new_producer(),
             redis_client=redis_conn.client(),
             celery_app=app,
-            batch_timeout_s=config.bridge_batch_timeout_s,
-            max_batch=config.bridge_max_batch,
+            batch_timeout_s=settings.CONFIG.bridge_batch_timeout_s,
+            max_batch=settings.CONFIG.bridge_max_batch,
+            report_every_s=report_every,
         )
         bridge.stop_event = lifecycle.stop_on_signals()
-        last = time.monotonic()
-        step = bridge.step
-
-        def step_with_report() -> None:
-            nonlocal last
-            step()
-            if time.monotonic() - last >= report_every:
-                last = time.monotonic()
-                s = bridge.stats
-                log.info(
-                    "consumed=%d dispatched=%d committed=%d dead_lettered=%d resent=%d in_flight=%d",
-                    s.consumed,
-                    s.dispatched,
-                    s.committed,
-                    s.dead_lettered,
-                    s.resent,
-                    bridge.inflight.in_flight_count(),
-                )
-
-        bridge.step = step_with_report
         bridge.run()
+        bridge.report()
         log.info("bridge stopped")

@@ -229,7 +229,14 @@ def test_max_daily_trades_when_limit_already_reached_then_rejects() -> None:
 
     assert rejection is not None
     assert rejection.rule is Rule.MAX_DAILY_TRADES
-    assert rejection.reason == "10 trades today already reach the daily limit of 10"
+    assert rejection.reason == (
+        "10 trades today already reach the daily limit of 10; only orders that reduce a position are allowed"
+    )
+
+
+def test_max_daily_trades_when_limit_reached_and_order_reduces_then_passes() -> None:
+    long = exposure(trades_today=10, position=25)
+    assert check_max_daily_trades(signal(side=Side.SELL, quantity=25), limits=LIMITS, exposure=long) is None
 
 
 # --- max daily loss ---------------------------------------------------------------------------------
