@@ -6,7 +6,7 @@ import os
 import sys
 
 from celery import Celery
-from kombu import Queue
+from kombu import Exchange, Queue
 
 from alphapanda.brokers import KNOWN_BROKERS
 from alphapanda.config import ConfigError
@@ -21,7 +21,7 @@ try:
     settings.ACTIVE_BROKERS  # noqa: B018 - validate the configuration now, not in the first task
     # Every known broker has its queue, so `worker -Q paper,zerodha` always starts; only the bridge
     # decides what reaches a queue, and it routes to active brokers only.
-    app.conf.task_queues = [Queue(broker, routing_key=broker) for broker in KNOWN_BROKERS]
+    app.conf.task_queues = [Queue(b, Exchange(b, type="direct"), routing_key=b) for b in KNOWN_BROKERS]
 except ConfigError as exc:  # one clear line, not a traceback
     sys.exit(f"alphapanda: configuration error: {exc}")
 app.autodiscover_tasks()

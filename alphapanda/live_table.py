@@ -10,6 +10,7 @@ from rich.live import Live
 from rich.table import Table
 
 from portfolio.selectors import BrokerSummary, portfolio_summary
+from trading.selectors import recent_fills
 
 COLUMNS = (
     ("equity", "Equity ₹"),
@@ -44,11 +45,21 @@ def _table(summaries: Sequence[BrokerSummary], children: Sequence, elapsed: floa
                 text = f"[{'green' if value > 0 else 'red'}]{text}[/]"
             cells.append(text)
         table.add_row(label, *cells)
+    fills = Table(title="Latest fills", title_justify="left", box=None, padding=(0, 2))
+    for header in ("Broker", "Strategy", "Symbol", "Side", "Qty", "Price ₹", "Charges ₹"):
+        fills.add_column(header, justify="right" if header in ("Qty", "Price ₹", "Charges ₹") else "left")
+    for s in summaries:
+        for f in recent_fills(broker=s.broker):
+            colour = "green" if f.side == "BUY" else "red"
+            fills.add_row(
+                s.broker, f.strategy, f.symbol, f"[{colour}]{f.side}[/]", str(f.quantity), f"{f.price:,.2f}",
+                f"{f.charges:,.2f}",
+            )  # fmt: skip
     procs = Table(show_header=False, box=None, padding=(0, 2))
     for child in children:
         state = child.state
         procs.add_row(child.name, str(child.proc.pid), state if state == "running" else f"[red]{state}[/]")
-    return Group(table, procs)
+    return Group(table, fills, procs)
 
 
 def _plain(summaries: Sequence[BrokerSummary], elapsed: float) -> str:

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from alphapanda.events import OrderStatus
 from trading.instruments import Instrument as DomainInstrument
-from trading.models import Instrument, Order, Strategy
+from trading.models import Fill, Instrument, Order, Strategy
 from trading.runner import StrategySpec
 
 _CACHE_SECONDS = 60.0
@@ -60,6 +60,10 @@ def open_orders(*, broker: str, tokens: Iterable[int]) -> list[Order]:
             broker=broker, status__in=OPEN_STATUSES, instrument_token__in=list(tokens)
         ).order_by("created_at", "id")
     )
+
+
+def recent_fills(*, broker: str, limit: int = 5) -> list[Fill]:
+    return list(Fill.objects.filter(broker=broker).order_by("-id")[:limit])
 
 
 def strategy_specs() -> list[StrategySpec]:

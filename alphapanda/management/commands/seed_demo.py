@@ -6,6 +6,9 @@ from riskcheck.models import RiskLimits
 from trading.instruments import load_csv
 from trading.setup import demo_strategies_ensure, instruments_upsert
 
+# Tight enough that the demo shows the risk step at work (rejections), loose enough to trade.
+DEMO_LIMITS = {"max_open_positions": 8, "max_position": 20}
+
 
 class Command(BaseCommand):
     help = "Load the shipped instruments and create demo strategies, risk limits and accounts (idempotent)."
@@ -14,7 +17,7 @@ class Command(BaseCommand):
         created, updated = instruments_upsert(load_csv())
         made = demo_strategies_ensure()
         for broker in settings.ACTIVE_BROKERS:
-            RiskLimits.objects.get_or_create(broker=broker)
+            RiskLimits.objects.get_or_create(broker=broker, defaults=DEMO_LIMITS)
             account_ensure(broker=broker)
         self.stdout.write(
             self.style.SUCCESS(
