@@ -11,6 +11,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from celery import shared_task
+
 from alphapanda import bridge, dlq, envelope, kafka, redis_conn, topics
 from alphapanda.errors import BadInput
 
@@ -71,3 +73,31 @@ def run_batch(
     kafka.flush(producer)
     bridge.report_done(redis_conn.client(), broker, batch_id)
     return len(valid)
+
+
+def batch_task(
+    name: str,
+    *,
+    stage: str,
+    handle: Callable[[str, envelope.Message], list[Outgoing]] | None = None,
+    handle_all: Callable[[str, list[envelope.Message]], list[Outgoing]] | None = None,
+):
+    """Register the Celery task the bridge sends a topic's batches to: a thin shell over `run_batch`.
+
+    Keyword-only with `**kwargs`, so a rolling deploy that adds an argument does not break it.
+    """
+
+    @shared_task(name=name)
+    def task(*, broker: str, topic: str, partition: int, batch_id: str, records: list, **kwargs) -> int:
+        return run_batch(
+            broker=broker,
+            topic=topic,
+            partition=partition,
+            batch_id=batch_id,
+            records=records,
+            stage=stage,
+            handle=(lambda m: handle(broker, m)) if handle else None,
+            handle_all=(lambda ms: handle_all(broker, ms)) if handle_all else None,
+        )
+
+    return task

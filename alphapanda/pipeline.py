@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from alphapanda import infra
+from alphapanda import infra, lifecycle
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN_DIR = ROOT / ".run"
@@ -46,13 +45,7 @@ def _start(name: str, argv: list[str], env: dict[str, str]) -> Child:
 def _stop_all(children: list[Child], grace: float = 10.0) -> None:
     """Stop in reverse start order (feed first, workers last) so in-flight work drains downstream."""
     for child in reversed(children):
-        if child.proc.poll() is None:
-            child.proc.send_signal(signal.SIGTERM)
-        try:
-            child.proc.wait(grace)
-        except subprocess.TimeoutExpired:
-            child.proc.kill()
-            child.proc.wait()
+        lifecycle.terminate(child.proc, grace)
 
 
 def _infrastructure(out) -> tuple[list[infra.Service], dict[str, str]]:

@@ -72,12 +72,10 @@ class Strategy(models.Model):
             raise ValidationError({"brokers": f"unknown broker(s): {', '.join(map(str, unknown))}"})
 
 
-class Order(models.Model):
-    """One order per validated signal and broker; `signal_id` is the idempotency key."""
+class Trade(models.Model):
+    """What an order and a fill both carry: whose, on which instrument, which way, how much."""
 
     broker = models.CharField(max_length=16, choices=BROKER_CHOICES)
-    order_id = models.CharField(max_length=64)
-    signal_id = models.CharField(max_length=64)
     correlation_id = models.CharField(max_length=64)
     strategy = models.CharField(max_length=64)
     instrument_token = models.BigIntegerField()
@@ -85,9 +83,20 @@ class Order(models.Model):
     exchange = models.CharField(max_length=8)
     side = models.CharField(max_length=4, choices=_choices(Side))
     quantity = models.PositiveIntegerField()
+    product = models.CharField(max_length=8, choices=_choices(Product))
+    ts_event = models.BigIntegerField(help_text="ns: event time of the tick behind it")
+
+    class Meta:
+        abstract = True
+
+
+class Order(Trade):
+    """One order per validated signal and broker; `signal_id` is the idempotency key."""
+
+    order_id = models.CharField(max_length=64)
+    signal_id = models.CharField(max_length=64)
     filled_quantity = models.PositiveIntegerField(default=0)
     order_type = models.CharField(max_length=8, choices=_choices(OrderType))
-    product = models.CharField(max_length=8, choices=_choices(Product))
     price = models.DecimalField(null=True, blank=True, **PRICE)
     trigger_price = models.DecimalField(null=True, blank=True, **PRICE)
     triggered = models.BooleanField(default=False)
@@ -95,12 +104,11 @@ class Order(models.Model):
     brokerage_paid = models.DecimalField(default=0, **MONEY)
     status = models.CharField(max_length=20, choices=_choices(OrderStatus))
     reason = models.TextField(blank=True)
-    ts_event = models.BigIntegerField(help_text="ns: event time of the tick behind the signal")
     last_tick_ts = models.BigIntegerField(help_text="ns: newest tick this order was matched against")
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 
-    class Meta:
+    class Meta(Trade.Meta):
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(fields=["broker", "signal_id"], name="order_broker_signal"),
@@ -116,19 +124,10 @@ class Order(models.Model):
         return self.quantity - self.filled_quantity
 
 
-class Fill(models.Model):
-    broker = models.CharField(max_length=16, choices=BROKER_CHOICES)
+class Fill(Trade):
     fill_id = models.CharField(max_length=64)
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="fills")
-    correlation_id = models.CharField(max_length=64)
-    strategy = models.CharField(max_length=64)
-    instrument_token = models.BigIntegerField()
-    symbol = models.CharField(max_length=64)
-    exchange = models.CharField(max_length=8)
-    side = models.CharField(max_length=4, choices=_choices(Side))
-    quantity = models.PositiveIntegerField()
     price = models.DecimalField(**PRICE)
-    product = models.CharField(max_length=8, choices=_choices(Product))
     brokerage = models.DecimalField(**MONEY)
     stt = models.DecimalField(**MONEY)
     exchange_charges = models.DecimalField(**MONEY)
@@ -137,10 +136,9 @@ class Fill(models.Model):
     gst = models.DecimalField(**MONEY)
     charges = models.DecimalField(**MONEY)
     source_event_id = models.CharField(max_length=64, help_text="the signal or tick that caused it")
-    ts_event = models.BigIntegerField(help_text="ns")
     filled_at = models.DateTimeField()
 
-    class Meta:
+    class Meta(Trade.Meta):
         ordering = ["-filled_at"]
         constraints = [models.UniqueConstraint(fields=["broker", "fill_id"], name="fill_broker_fill_id")]
         indexes = [models.Index(fields=["broker", "source_event_id"], name="fill_by_source")]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -11,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.db import connection
+
+from alphapanda import lifecycle
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -81,19 +82,7 @@ class Processes:
 
     def stop(self, timeout: float = 10.0) -> dict[str, float]:
         """SIGTERM in reverse start order; returns each process's seconds to exit."""
-        took = {}
-        for proc in reversed(self.procs):
-            started = time.monotonic()
-            if proc.popen.poll() is None:
-                proc.popen.send_signal(signal.SIGTERM)
-                try:
-                    proc.popen.wait(timeout)
-                except subprocess.TimeoutExpired:
-                    proc.popen.kill()
-                    proc.popen.wait()
-                    took[proc.name] = float("inf")
-                    continue
-            took[proc.name] = time.monotonic() - started
+        took = {proc.name: lifecycle.terminate(proc.popen, timeout) for proc in reversed(self.procs)}
         self.procs.clear()
         return took
 
