@@ -1,17 +1,17 @@
 """Every setting read from the environment, once, typed and validated.
 
-Nothing else in the project reads `os.environ`. A bad value raises `ConfigError` with one line that
+Nothing else in the project reads the environment. A bad value raises `ConfigError` with one line that
 names the variable; `manage.py` and the Celery app turn it into that one line on stderr and exit 2.
 """
 
 from __future__ import annotations
 
+import math
+import os
 import secrets
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit
-
-import environ
 
 from alphapanda.brokers import UnknownBrokerError, parse_active_brokers
 
@@ -36,13 +36,19 @@ class Config:
     bridge_max_batch: int
 
 
-_env = environ.Env()
+def _raw(name: str, default: str) -> str:
+    """The value as written: no `$VAR` interpolation (a secret may well start with `$`)."""
+    return os.environ.get(name, default)
 
 
 def _url(name: str, default: str, schemes: tuple[str, ...]) -> str:
-    raw = _env.str(name, default=default).strip()
-    parts = urlsplit(raw)
-    if parts.scheme not in schemes or not (parts.hostname or "host=" in parts.query):
+    raw = _raw(name, default).strip()
+    try:
+        parts = urlsplit(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name}={raw!r} is not a valid URL ({exc})") from exc
+    located = parts.hostname or "host=" in parts.query or (parts.scheme == "unix" and parts.path)
+    if parts.scheme not in schemes or not located:
         raise ConfigError(
             f"{name}={raw!r} is not a valid URL (expected {' or '.join(s + '://' for s in schemes)}...)"
         )
@@ -54,16 +60,16 @@ def _url(name: str, default: str, schemes: tuple[str, ...]) -> str:
 
 
 def _bootstrap(name: str, default: str) -> str:
-    raw = _env.str(name, default=default).strip()
+    raw = _raw(name, default).strip()
     for server in raw.split(","):
         host, _, port = server.strip().rpartition(":")
-        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        if not host or not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
             raise ConfigError(f"{name}={raw!r} is not a host:port list (for example 127.0.0.1:9092)")
     return raw
 
 
 def _decimal(name: str, default: str, *, minimum: Decimal, maximum: Decimal) -> Decimal:
-    raw = _env.str(name, default=default)
+    raw = _raw(name, default)
     try:
         value = Decimal(raw)
     except InvalidOperation as exc:
@@ -74,18 +80,18 @@ def _decimal(name: str, default: str, *, minimum: Decimal, maximum: Decimal) -> 
 
 
 def _number(name: str, default: str, kind: type, *, minimum: float) -> float | int:
-    raw = _env.str(name, default=default)
+    raw = _raw(name, default)
     try:
         value = kind(raw)
     except ValueError as exc:
         raise ConfigError(f"{name}={raw!r} is not a {kind.__name__}") from exc
-    if value < minimum:
-        raise ConfigError(f"{name}={raw!r} must be at least {minimum}")
+    if not math.isfinite(value) or value < minimum:
+        raise ConfigError(f"{name}={raw!r} must be a finite number of at least {minimum}")
     return value
 
 
 def _bool(name: str, default: bool) -> bool:
-    raw = _env.str(name, default=str(default)).strip().lower()
+    raw = _raw(name, str(default)).strip().lower()
     if raw in ("1", "true", "yes", "on"):
         return True
     if raw in ("0", "false", "no", "off", ""):
@@ -94,7 +100,7 @@ def _bool(name: str, default: bool) -> bool:
 
 
 def _choice(name: str, default: str, choices: tuple[str, ...]) -> str:
-    raw = _env.str(name, default=default).strip().lower()
+    raw = _raw(name, default).strip().lower()
     if raw not in choices:
         raise ConfigError(f"{name}={raw!r} must be one of {', '.join(choices)}")
     return raw
@@ -103,11 +109,11 @@ def _choice(name: str, default: str, choices: tuple[str, ...]) -> str:
 def load() -> Config:
     """Read and validate the environment; raise `ConfigError` on the first bad value."""
     try:
-        brokers = parse_active_brokers(_env.str("ACTIVE_BROKERS", default="paper"))
+        brokers = parse_active_brokers(_raw("ACTIVE_BROKERS", "paper"))
     except UnknownBrokerError as exc:
         raise ConfigError(str(exc)) from exc
     debug = _bool("DJANGO_DEBUG", False)
-    secret = _env.str("DJANGO_SECRET_KEY", default="")
+    secret = _raw("DJANGO_SECRET_KEY", "")
     if not secret:
         if not debug and _bool("ALPHAPANDA_REQUIRE_SECRET", False):
             raise ConfigError("DJANGO_SECRET_KEY is not set (required in production)")

@@ -99,7 +99,7 @@ def decode(topic: str, value: bytes | None) -> Message:
         raise InvalidMessage(f"message of {len(value)} bytes exceeds {MAX_MESSAGE_BYTES}")
     try:
         envelope = _envelope_decoder.decode(value)
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         raise InvalidMessage(f"malformed envelope: {exc}") from None
     if envelope.version not in SUPPORTED_VERSIONS:
         raise InvalidMessage(f"unsupported schema version {envelope.version}")
@@ -116,7 +116,7 @@ def decode_any(value: bytes) -> Message:
     """Decode by the envelope's own type, without topic checks: for readers of DLQs and tools."""
     try:
         env = _envelope_decoder.decode(value)
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         raise InvalidMessage(f"malformed envelope: {exc}") from None
     if env.type not in _payload_decoders:
         raise InvalidMessage(f"unknown event type {env.type!r}")
@@ -126,7 +126,7 @@ def decode_any(value: bytes) -> Message:
 def decode_payload(envelope: Envelope) -> Any:
     try:
         return _payload_decoders[envelope.type].decode(envelope.payload)
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         raise InvalidMessage(f"invalid {envelope.type} payload: {exc}") from None
     except (InvalidOperation, ArithmeticError):
         raise InvalidMessage(f"invalid {envelope.type} payload: a number is not a valid decimal") from None

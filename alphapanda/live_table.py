@@ -9,7 +9,7 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 
-from portfolio.selectors import BrokerSummary, portfolio_summary
+from portfolio.selectors import BrokerSummary, portfolio_summary, strategy_pnl_list
 from trading.selectors import recent_fills
 
 COLUMNS = (
@@ -30,6 +30,11 @@ def _money(value) -> str:
     return f"{value:,.2f}" if not isinstance(value, int) else f"{value:,}"
 
 
+def _signed(value) -> str:
+    """Green for a gain, red for a loss."""
+    return f"[{'green' if value > 0 else 'red'}]{_money(value)}[/]" if value else _money(value)
+
+
 def _table(summaries: Sequence[BrokerSummary], children: Sequence, elapsed: float) -> Group:
     table = Table(title=f"Alpha Panda, {elapsed:,.0f}s", title_justify="left")
     table.add_column("Broker", style="bold")
@@ -40,11 +45,17 @@ def _table(summaries: Sequence[BrokerSummary], children: Sequence, elapsed: floa
         cells = []
         for field, _ in COLUMNS:
             value = getattr(s, field)
-            text = _money(value)
-            if field in ("pnl", "realized", "unrealized") and value:
-                text = f"[{'green' if value > 0 else 'red'}]{text}[/]"
-            cells.append(text)
+            cells.append(_signed(value) if field in ("pnl", "realized", "unrealized") else _money(value))
         table.add_row(label, *cells)
+    by_strategy = Table(title="By strategy", title_justify="left", box=None, padding=(0, 2))
+    for header in ("Broker", "Strategy", "Realized ₹", "Unrealized ₹", "Charges ₹", "Net P&L ₹", "Open pos"):
+        by_strategy.add_column(header, justify="left" if header in ("Broker", "Strategy") else "right")
+    for s in summaries:
+        for p in strategy_pnl_list(broker=s.broker):
+            by_strategy.add_row(
+                s.broker, p.strategy, _money(p.realized), _money(p.unrealized), _money(p.charges),
+                _signed(p.pnl), str(p.open_positions),
+            )  # fmt: skip
     fills = Table(title="Latest fills", title_justify="left", box=None, padding=(0, 2))
     for header in ("Broker", "Strategy", "Symbol", "Side", "Qty", "Price ₹", "Charges ₹"):
         fills.add_column(header, justify="right" if header in ("Qty", "Price ₹", "Charges ₹") else "left")
@@ -59,7 +70,7 @@ def _table(summaries: Sequence[BrokerSummary], children: Sequence, elapsed: floa
     for child in children:
         state = child.state
         procs.add_row(child.name, str(child.proc.pid), state if state == "running" else f"[red]{state}[/]")
-    return Group(table, fills, procs)
+    return Group(table, by_strategy, fills, procs)
 
 
 def _plain(summaries: Sequence[BrokerSummary], elapsed: float) -> str:

@@ -42,3 +42,32 @@ def portfolio_summary(*, broker: str) -> BrokerSummary:
         fills=activity.get("fills", 0),
         rejections=activity.get("rejections", 0),
     )
+
+
+@dataclass(frozen=True)
+class StrategyPnl:
+    broker: str
+    strategy: str
+    realized: Decimal
+    unrealized: Decimal
+    charges: Decimal
+    pnl: Decimal
+    open_positions: int
+
+
+def strategy_pnl_list(*, broker: str) -> list[StrategyPnl]:
+    """Each strategy's marked-to-market P&L on one broker (cash is the account's, not a strategy's)."""
+    out = []
+    for name, s in read_model.strategy_summaries(read_model.snapshot(broker)).items():
+        out.append(
+            StrategyPnl(
+                broker=broker,
+                strategy=name,
+                realized=from_paise(s.realized),
+                unrealized=from_paise(s.unrealized),
+                charges=from_paise(s.charges),
+                pnl=from_paise(s.realized + s.unrealized - s.charges),
+                open_positions=s.open_positions,
+            )
+        )
+    return out
