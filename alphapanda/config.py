@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit
 
@@ -21,12 +21,27 @@ class ConfigError(Exception):
 
 
 @dataclass(frozen=True)
+class KiteConfig:
+    """Zerodha's Kite Connect: credentials from the environment only; secrets never in a repr or log."""
+
+    api_key: str
+    api_secret: str = field(repr=False)
+    root: str
+    ws_root: str
+    login_url: str
+    algo_id: str
+    market_protection: Decimal
+    timeout_s: float
+    daily_order_cap: int
+
+
+@dataclass(frozen=True)
 class Config:
     active_brokers: tuple[str, ...]
-    database_url: str
-    redis_url: str
+    database_url: str = field(repr=False)  # may carry a password
+    redis_url: str = field(repr=False)
     kafka_bootstrap: str
-    secret_key: str
+    secret_key: str = field(repr=False)
     debug: bool
     log_level: str
     log_format: str
@@ -34,6 +49,7 @@ class Config:
     paper_starting_cash: Decimal
     bridge_batch_timeout_s: float
     bridge_max_batch: int
+    kite: KiteConfig
 
 
 def _raw(name: str, default: str) -> str:
@@ -106,6 +122,26 @@ def _choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     return raw
 
 
+def _kite(brokers: tuple[str, ...]) -> KiteConfig:
+    api_key, api_secret = _raw("KITE_API_KEY", "").strip(), _raw("KITE_API_SECRET", "").strip()
+    if "zerodha" in brokers and not (api_key and api_secret):
+        raise ConfigError("ACTIVE_BROKERS includes zerodha but KITE_API_KEY or KITE_API_SECRET is not set")
+    protection = _decimal("KITE_MARKET_PROTECTION", "-1", minimum=Decimal(-1), maximum=Decimal(100))
+    if protection != -1 and protection <= 0:
+        raise ConfigError(f"KITE_MARKET_PROTECTION={protection} must be -1 (automatic) or above 0 up to 100")
+    return KiteConfig(
+        api_key=api_key,
+        api_secret=api_secret,
+        root=_url("KITE_ROOT", "https://api.kite.trade", ("http", "https")),
+        ws_root=_url("KITE_WS_ROOT", "wss://ws.kite.trade", ("ws", "wss")),
+        login_url=_url("KITE_LOGIN_URL", "https://kite.zerodha.com/connect/login", ("http", "https")),
+        algo_id=_raw("KITE_ALGO_ID", "").strip(),
+        market_protection=protection,
+        timeout_s=float(_number("KITE_TIMEOUT_S", "7", float, minimum=0.1)),
+        daily_order_cap=int(_number("KITE_DAILY_ORDER_CAP", "5000", int, minimum=1)),
+    )
+
+
 def load() -> Config:
     """Read and validate the environment; raise `ConfigError` on the first bad value."""
     try:
@@ -136,4 +172,5 @@ def load() -> Config:
         ),
         bridge_batch_timeout_s=float(_number("BRIDGE_BATCH_TIMEOUT_S", "30", float, minimum=1)),
         bridge_max_batch=int(_number("BRIDGE_MAX_BATCH", "500", int, minimum=1)),
+        kite=_kite(brokers),
     )

@@ -48,6 +48,7 @@ class Product(enum.StrEnum):
 
 
 class OrderStatus(enum.StrEnum):
+    PENDING = "PENDING"  # sent to the broker, not yet confirmed open (Kite's ... REQ RECEIVED, ... PENDING)
     OPEN = "OPEN"
     TRIGGER_PENDING = "TRIGGER PENDING"
     COMPLETE = "COMPLETE"

@@ -95,6 +95,9 @@ class Order(Trade):
 
     order_id = models.CharField(max_length=64)
     signal_id = models.CharField(max_length=64)
+    broker_order_id = models.CharField(max_length=64, blank=True, help_text="the broker's id (Kite order_id)")
+    tag = models.CharField(max_length=20, blank=True, help_text="Kite order tag, derived from the order id")
+    placement_attempts = models.PositiveSmallIntegerField(default=0, help_text="sends to the broker begun")
     filled_quantity = models.PositiveIntegerField(default=0)
     order_type = models.CharField(max_length=8, choices=_choices(OrderType))
     price = models.DecimalField(null=True, blank=True, **PRICE)
@@ -114,7 +117,10 @@ class Order(Trade):
             models.UniqueConstraint(fields=["broker", "signal_id"], name="order_broker_signal"),
             models.UniqueConstraint(fields=["broker", "order_id"], name="order_broker_order_id"),
         ]
-        indexes = [models.Index(fields=["broker", "status", "instrument_token"], name="order_open_by_token")]
+        indexes = [
+            models.Index(fields=["broker", "status", "instrument_token"], name="order_open_by_token"),
+            models.Index(fields=["broker", "broker_order_id"], name="order_by_broker_id"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.broker}:{self.order_id}"
@@ -145,3 +151,24 @@ class Fill(Trade):
 
     def __str__(self) -> str:
         return f"{self.broker}:{self.fill_id}"
+
+
+class KiteSession(models.Model):
+    """The Kite Connect session: one row per login; the newest valid one is used.
+
+    The access token is a credential: it is stored here, never logged, and shown nowhere.
+    """
+
+    user_id = models.CharField(max_length=32)
+    user_name = models.CharField(max_length=128, blank=True)
+    access_token = models.CharField(max_length=128)
+    login_time = models.DateTimeField()
+    expires_at = models.DateTimeField(help_text="06:00 IST after login, when Kite invalidates the token")
+    invalidated_at = models.DateTimeField(null=True, blank=True, help_text="set when Kite refused the token")
+    invalidated_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-login_time"]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} @ {self.login_time:%Y-%m-%d %H:%M}"

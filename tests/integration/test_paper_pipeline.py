@@ -24,10 +24,10 @@ from riskcheck.models import SignalDecision
 from tests.support.market import ceil_to, floor_to, publish_ticks, tick_series
 from tests.support.processes import wait_for
 from trading import charges
+from trading.ledger import trading_day
 from trading.models import Fill, Order, Strategy
 from trading.runner import StrategyRunner
 from trading.selectors import strategy_specs
-from trading.services import trading_day
 
 pytestmark = pytest.mark.integration
 SLIPPAGE = Decimal("0.0005")  # PAPER_SLIPPAGE_BPS=5 in the workers' environment

@@ -1,0 +1,1 @@
+"""Zerodha through Kite Connect: session, client, rate limits, order updates, ticks."""
