@@ -1,4 +1,5 @@
 import logging
+import queue
 import time
 from pathlib import Path
 
@@ -8,6 +9,9 @@ from alphapanda import kafka, lifecycle, topics
 from trading import selectors
 from trading.feeds import csv_replay
 from trading.feeds.sim import RandomWalkFeed
+from trading.kite import session as kite_session
+from trading.kite.feed import KiteFeed
+from trading.kite.ticks import to_tick
 from trading.models import Instrument, Strategy
 from trading.publishing import tick_envelope
 
@@ -15,10 +19,10 @@ log = logging.getLogger("trading.feed")
 
 
 class Command(BaseCommand):
-    help = "Publish market ticks to market.ticks: a seeded random walk (sim) or a recorded CSV (csv)."
+    help = "Publish market ticks to market.ticks: a seeded random walk (sim), a recorded CSV (csv) or Kite (kite)."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--source", choices=["sim", "csv"], default="sim")
+        parser.add_argument("--source", choices=["sim", "csv", "kite"], default="sim")
         parser.add_argument(
             "--rate", type=float, default=100.0, help="sim: ticks per second (all instruments)"
         )
@@ -41,6 +45,8 @@ class Command(BaseCommand):
         producer = kafka.new_producer()
         if source == "sim":
             ticks = self._sim(opts)
+        elif source == "kite":
+            ticks = self._kite(opts, stop)
         else:
             if not opts["file"]:
                 raise CommandError("--source csv needs --file PATH")
@@ -85,6 +91,29 @@ class Command(BaseCommand):
             delay = next_at - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
+
+    def _kite(self, opts: dict, stop):
+        """Live ticks from Kite (or the sandbox) for the strategies' instruments."""
+        session = kite_session.session_current()
+        if session is None:
+            raise CommandError(kite_session.paused_reason() or "no Kite session")
+        instruments = self._instruments(opts["symbols"])
+        feed = KiteFeed(instruments, access_token=session.access_token)
+        feed.start()
+        try:
+            while not stop.is_set() and not feed.failed:
+                try:
+                    data = feed.ticks.get(timeout=0.2)
+                except queue.Empty:
+                    continue
+                instrument = feed.instruments.get(data.get("instrument_token"))
+                tick = instrument and to_tick(data, instrument, received_ns=time.time_ns())
+                if tick:
+                    yield tick
+        finally:
+            feed.close()
+        if feed.failed:
+            raise CommandError("the Kite feed gave up reconnecting")
 
     def _replay(self, ticks, speed: float):
         for delay, tick in csv_replay.paced(ticks, speed=speed):

@@ -1,0 +1,25 @@
+"""Publishing what Kite's order updates caused, from whichever process received them."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from alphapanda import kafka
+from alphapanda.batches import Outgoing
+from trading.kite.orders import order_update_apply
+
+
+def publish(outputs: list[Outgoing]) -> None:
+    if not outputs:
+        return
+    producer = kafka.producer()
+    for out in outputs:
+        kafka.publish(producer, out.topic, out.key, out.envelope)
+    kafka.flush(producer)
+
+
+def order_update_receive(*, data: dict, source: str) -> int:
+    """Apply one update and publish its events before returning (so Kite may retry on failure)."""
+    outputs = order_update_apply(data=data, source=source, now=timezone.now())
+    publish(outputs)
+    return len(outputs)
