@@ -46,14 +46,15 @@ def new_producer(**overrides: object) -> Producer:
     return Producer({"bootstrap.servers": bootstrap(), **PRODUCER_DEFAULTS, **overrides})
 
 
-_producer: tuple[int, Producer] | None = None
+_producer: tuple[tuple[int, str], Producer] | None = None
 
 
 def producer() -> Producer:
-    """One producer per process (re-made after a fork, as in a prefork Celery child)."""
+    """One producer per process and cluster (re-made after a fork, as in a prefork Celery child)."""
     global _producer
-    if _producer is None or _producer[0] != os.getpid():
-        _producer = (os.getpid(), new_producer())
+    owner = (os.getpid(), bootstrap())
+    if _producer is None or _producer[0] != owner:
+        _producer = (owner, new_producer())
     return _producer[1]
 
 
