@@ -67,7 +67,12 @@ class TickData:
 
     @property
     def is_index(self) -> bool:
-        return self.instrument_token & 0xFF == SEGMENT_INDICES
+        return is_index(self.instrument_token)
+
+
+def is_index(instrument_token: int) -> bool:
+    """Indices (segment 9) have a value but no book, and the client marks them not tradable."""
+    return instrument_token & 0xFF == SEGMENT_INDICES
 
 
 def divisor(instrument_token: int) -> int:

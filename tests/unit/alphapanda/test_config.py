@@ -23,6 +23,15 @@ VARIABLES = (
     "PAPER_STARTING_CASH",
     "BRIDGE_BATCH_TIMEOUT_S",
     "BRIDGE_MAX_BATCH",
+    "KITE_API_KEY",
+    "KITE_API_SECRET",
+    "KITE_ROOT",
+    "KITE_WS_ROOT",
+    "KITE_LOGIN_URL",
+    "KITE_ALGO_ID",
+    "KITE_MARKET_PROTECTION",
+    "KITE_TIMEOUT_S",
+    "KITE_DAILY_ORDER_CAP",
 )
 
 
@@ -89,6 +98,14 @@ def test_load_when_all_values_set_then_parsed(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("PAPER_STARTING_CASH", "250000.50")
     monkeypatch.setenv("BRIDGE_BATCH_TIMEOUT_S", "2.5")
     monkeypatch.setenv("BRIDGE_MAX_BATCH", "1")
+    monkeypatch.setenv("KITE_API_KEY", "key")
+    monkeypatch.setenv("KITE_API_SECRET", "$ecret")
+    monkeypatch.setenv("KITE_ROOT", "http://127.0.0.1:9000")
+    monkeypatch.setenv("KITE_WS_ROOT", "ws://127.0.0.1:9000/ws")
+    monkeypatch.setenv("KITE_ALGO_ID", "ALGO7")
+    monkeypatch.setenv("KITE_MARKET_PROTECTION", "2.5")
+    monkeypatch.setenv("KITE_TIMEOUT_S", "3")
+    monkeypatch.setenv("KITE_DAILY_ORDER_CAP", "3000")
     cfg = config.load()
     assert cfg.active_brokers == ("zerodha", "paper")
     assert cfg.database_url == "postgresql://u:p@db.internal:6543/trading"
@@ -102,6 +119,32 @@ def test_load_when_all_values_set_then_parsed(monkeypatch: pytest.MonkeyPatch) -
     assert cfg.paper_starting_cash == Decimal("250000.50")
     assert cfg.bridge_batch_timeout_s == 2.5
     assert cfg.bridge_max_batch == 1
+    assert (cfg.kite.api_key, cfg.kite.api_secret, cfg.kite.root) == (
+        "key",
+        "$ecret",
+        "http://127.0.0.1:9000",
+    )
+    assert (cfg.kite.algo_id, cfg.kite.market_protection, cfg.kite.timeout_s) == (
+        "ALGO7",
+        Decimal("2.5"),
+        3.0,
+    )
+    assert cfg.kite.daily_order_cap == 3000
+    assert "$ecret" not in repr(cfg) and "s3cret-key" not in repr(cfg), "secrets stay out of reprs and logs"
+
+
+def test_load_when_zerodha_active_without_kite_credentials_then_one_clear_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    message = load_error(monkeypatch, "ACTIVE_BROKERS", "paper,zerodha")
+    assert message == "ACTIVE_BROKERS includes zerodha but KITE_API_KEY or KITE_API_SECRET is not set"
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "101", "abc"])
+def test_load_when_market_protection_impossible_then_config_error(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    assert "KITE_MARKET_PROTECTION" in load_error(monkeypatch, "KITE_MARKET_PROTECTION", value)
 
 
 def test_load_when_unix_socket_postgres_url_then_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
