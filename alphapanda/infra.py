@@ -58,6 +58,10 @@ def _wait(check: Callable[[], bool], what: str, timeout: float, log: Path | None
     raise InfraError(f"{what} did not become ready within {timeout:.0f}s{hint}")
 
 
+def wait_for_port(port: int, what: str, timeout: float) -> None:
+    _wait(lambda: port_open("127.0.0.1", port), what, timeout)
+
+
 def _terminate(proc: subprocess.Popen) -> Callable[[], None]:
     def stop() -> None:
         if proc.poll() is None:

@@ -35,13 +35,13 @@ def _signed(value) -> str:
     return f"[{'green' if value > 0 else 'red'}]{_money(value)}[/]" if value else _money(value)
 
 
-def _table(summaries: Sequence[BrokerSummary], children: Sequence, elapsed: float) -> Group:
+def _table(summaries: Sequence[BrokerSummary], labels: dict, children: Sequence, elapsed: float) -> Group:
     table = Table(title=f"Alpha Panda, {elapsed:,.0f}s", title_justify="left")
     table.add_column("Broker", style="bold")
     for _, header in COLUMNS:
         table.add_column(header, justify="right")
     for s in summaries:
-        label = f"{s.broker} (simulated)" if s.broker == "paper" else s.broker
+        label = labels.get(s.broker, s.broker)
         cells = []
         for field, _ in COLUMNS:
             value = getattr(s, field)
@@ -85,7 +85,7 @@ def _plain(summaries: Sequence[BrokerSummary], elapsed: float) -> str:
     return "\n".join(parts)
 
 
-def show(out: Console, *, brokers: Sequence[str], children: Sequence, duration: float) -> None:
+def show(out: Console, *, brokers: Sequence[str], labels: dict, children: Sequence, duration: float) -> None:
     """Refresh until Ctrl-C or `duration`; without a terminal, print a plain line every 5 s."""
     started = time.monotonic()
 
@@ -105,5 +105,5 @@ def show(out: Console, *, brokers: Sequence[str], children: Sequence, duration: 
     with Live(console=out, refresh_per_second=2) as live:
         while not done():
             elapsed = time.monotonic() - started
-            live.update(_table([portfolio_summary(broker=b) for b in brokers], children, elapsed))
+            live.update(_table([portfolio_summary(broker=b) for b in brokers], labels, children, elapsed))
             time.sleep(0.5)

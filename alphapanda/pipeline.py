@@ -107,6 +107,55 @@ def _reset_redis(brokers: tuple[str, ...]) -> None:
         client.delete(*keys)
 
 
+def _wants_sandbox() -> bool:
+    """zerodha active with no Kite credentials configured: run it against the local Kite sandbox."""
+    brokers = [b.strip().lower() for b in os.environ.get("ACTIVE_BROKERS", "paper").split(",")]
+    return "zerodha" in brokers and not os.environ.get("KITE_API_KEY")
+
+
+def _start_sandbox(out, web_port: int) -> Child:
+    """The simulated Zerodha, as a child process; the environment points Kite settings at it."""
+    from trading.kite_sandbox.server import SANDBOX_API_KEY, SANDBOX_API_SECRET
+
+    port = infra.free_port()
+    root = f"http://127.0.0.1:{port}"
+    os.environ.update(
+        KITE_API_KEY=SANDBOX_API_KEY,
+        KITE_API_SECRET=SANDBOX_API_SECRET,  # a sandbox-only value: it signs nothing real
+        KITE_ROOT=root,
+        KITE_WS_ROOT=f"ws://127.0.0.1:{port}/ws",
+        KITE_LOGIN_URL=f"{root}/connect/login",
+    )
+    web = f"http://127.0.0.1:{web_port}"
+    child = _start(
+        "kite-sandbox",
+        [sys.executable, "manage.py", "run_kite_sandbox", "--port", str(port),
+         "--postback-url", f"{web}/kite/postback", "--redirect-url", f"{web}/kite/login"],
+        dict(os.environ),
+    )  # fmt: skip
+    infra.wait_for_port(port, "the Kite sandbox", timeout=20)
+    out.print(f"  zerodha   Kite SANDBOX at {root} (simulated Zerodha: no real orders, no real money)")
+    return child
+
+
+def _zerodha_session(out, sandbox: bool) -> bool:
+    """Log in to the sandbox as a browser would; with real Kite, say how to log in if needed."""
+    from trading.kite import session as kite_session
+
+    if sandbox:
+        from trading.kite_sandbox.login import request_token_via_redirect
+
+        session = kite_session.session_create(
+            request_token=request_token_via_redirect(kite_session.login_url())
+        )
+        out.print(f"  zerodha   logged in to the sandbox as {session.user_id}")
+        return True
+    reason = kite_session.paused_reason()
+    if reason:
+        out.print(f"  zerodha   [yellow]paused: {reason}[/yellow]; paper runs on the simulated feed")
+    return reason is None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make run", description=__doc__)
     parser.add_argument("--duration", type=float, default=0, help="seconds to run (0: until Ctrl-C)")
@@ -128,6 +177,10 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alphapanda.settings")
     children: list[Child] = []
     try:
+        web_port = infra.free_port()
+        sandbox = _wants_sandbox()
+        if sandbox:
+            children.append(_start_sandbox(out, web_port))
         import django
         from django.conf import settings
         from django.core.management import call_command
@@ -145,41 +198,38 @@ def main(argv: list[str] | None = None) -> int:
         call_command("create_topics", stdout=_Quiet())
         if fresh:
             _reset_redis(brokers)
+        live_kite = "zerodha" in brokers and _zerodha_session(out, sandbox)
         call_command("seed_demo")
-        child_env = dict(os.environ)
+        env = dict(os.environ)
         py = sys.executable
+        manage = [py, "manage.py"]
+        children.append(_start("web", [*manage, "runserver", f"127.0.0.1:{web_port}", "--noreload"], env))
         for broker in brokers:
-            children.append(
-                _start(
-                    f"worker-{broker}",
-                    [py, "-m", "celery", "-A", "alphapanda", "worker", "-Q", broker, "--pool=solo",
-                     "--hostname", f"{broker}@%h", "--loglevel=WARNING"],
-                    child_env,
-                )
-            )  # fmt: skip
-        children.append(_start("bridge", [py, "manage.py", "run_bridge"], child_env))
-        children.append(_start("strategies", [py, "manage.py", "run_strategies"], child_env))
-        children.append(
-            _start(
-                "feed",
-                [
-                    py,
-                    "manage.py",
-                    "run_feed",
-                    "--source",
-                    "sim",
-                    "--rate",
-                    str(args.rate),
-                    "--seed",
-                    str(args.seed),
-                ],
-                child_env,
-            )
+            worker = [py, "-m", "celery", "-A", "alphapanda", "worker", "-Q", broker, "--pool=solo",
+                      "--hostname", f"{broker}@%h", "--loglevel=WARNING"]  # fmt: skip
+            children.append(_start(f"worker-{broker}", worker, env))
+        children.append(_start("bridge", [*manage, "run_bridge"], env))
+        if "zerodha" in brokers:
+            children.append(_start("kite-orders", [*manage, "run_kite_orders", "--poll-every", "2"], env))
+        children.append(_start("strategies", [*manage, "run_strategies"], env))
+        feed = (
+            ["--source", "kite"]
+            if live_kite
+            else ["--source", "sim", "--rate", str(args.rate), "--seed", str(args.seed)]
         )
+        children.append(_start("feed", [*manage, "run_feed", *feed], env))
+        out.print(
+            f"  feed      {'Kite (' + ('sandbox' if sandbox else 'live') + ')' if live_kite else 'simulated'}"
+        )
+        out.print(f"  web       http://127.0.0.1:{web_port}/admin/")
         out.print(f"  logs      {RUN_DIR / 'logs'}/<process>.log")
         from alphapanda.live_table import show
 
-        show(out, brokers=brokers, children=children, duration=args.duration)
+        labels = {
+            "paper": "paper (simulated)",
+            "zerodha": "zerodha (Kite sandbox)" if sandbox else "zerodha (LIVE)",
+        }
+        show(out, brokers=brokers, labels=labels, children=children, duration=args.duration)
     except KeyboardInterrupt:
         pass
     finally:

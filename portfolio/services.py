@@ -27,8 +27,9 @@ def starting_cash_for(broker: str) -> int:
     return to_paise(settings.CONFIG.paper_starting_cash) if broker == "paper" else 0
 
 
-def account_ensure(*, broker: str) -> Account:
-    cash = starting_cash_for(broker)
+def account_ensure(*, broker: str, starting_cash: int | None = None) -> Account:
+    """The broker's account, opened on first use with `starting_cash` paise (paper: its setting)."""
+    cash = starting_cash_for(broker) if starting_cash is None else starting_cash
     account, created = Account.objects.get_or_create(
         broker=broker, defaults={"starting_cash": cash, "cash": cash}
     )

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from urllib.parse import parse_qs, urlsplit
-
-import requests
 
 from trading.kite import session as kite_session
+from trading.kite_sandbox.login import request_token_via_redirect
 from trading.kite_sandbox.server import KiteSandbox
 from trading.models import KiteSession
 
@@ -49,10 +47,7 @@ def env_for(sandbox: KiteSandbox, *, timeout_s: float = 2.0) -> dict[str, str]:
 
 
 def request_token(sandbox: KiteSandbox) -> str:
-    """Walk the login page as a browser would: the redirect carries the request token."""
-    answer = requests.get(kite_session.login_url(), allow_redirects=False, timeout=5)
-    assert answer.status_code == 302, answer.text
-    return parse_qs(urlsplit(answer.headers["Location"]).query)["request_token"][0]
+    return request_token_via_redirect(kite_session.login_url())
 
 
 def login(sandbox: KiteSandbox) -> KiteSession:

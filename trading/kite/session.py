@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
@@ -15,6 +16,9 @@ from django.utils import timezone
 from kiteconnect import KiteConnect
 
 from alphapanda.errors import AlphaPandaError
+from alphapanda.money import round_paise, to_paise
+from portfolio.models import Account
+from portfolio.services import account_ensure
 from trading.kite.expiry import IST, token_expiry
 from trading.models import KiteSession
 
@@ -51,6 +55,7 @@ def session_create(*, request_token: str) -> KiteSession:
         login_time=login_time,
         expires_at=token_expiry(login_time),
     )
+    _account_open(data["access_token"])
     log.warning(
         "kite login: %s (%s); zerodha trading resumes; token valid until %s IST",
         session.user_id,
@@ -58,6 +63,14 @@ def session_create(*, request_token: str) -> KiteSession:
         session.expires_at.astimezone(IST).strftime("%Y-%m-%d %H:%M"),
     )
     return session
+
+
+def _account_open(access_token: str) -> None:
+    """The zerodha account's figures start from the equity margin Kite shows at the first login."""
+    if Account.objects.filter(broker="zerodha").exists():
+        return
+    net = _client(access_token).margins("equity").get("net", 0)
+    account_ensure(broker="zerodha", starting_cash=to_paise(round_paise(Decimal(repr(net)))))
 
 
 def session_current(*, now: datetime | None = None) -> KiteSession | None:
