@@ -67,10 +67,17 @@ def _settle(order: Order, *, until) -> Order:
     return order
 
 
-def test_market_order_fills_in_parts_then_completes_with_one_fill_per_kite_trade(logged_in, sandbox):
+def test_market_order_fills_in_parts_then_completes_with_one_fill_per_kite_trade(
+    logged_in, sandbox, settings
+):
+    from dataclasses import replace
+
+    settings.CONFIG = replace(settings.CONFIG, kite=replace(settings.CONFIG.kite, algo_id="ALGO7"))
     out = _execute("zerodha", quantity=600, strategy="z-big")
     order = Order.objects.get(broker="zerodha")
     assert order.broker_order_id and len(order.tag) <= 20
+    (at_kite,) = _sandbox_orders(sandbox, order.tag)[:1]
+    assert (at_kite["algo_id"], at_kite["market_protection"]) == ("ALGO7", -1), "passed through to Kite"
     assert [o.topic for o in out] == ["zerodha.orders.placed"]
 
     order = _settle(order, until=lambda o: o.status == "COMPLETE" and o.filled_quantity == o.quantity)
