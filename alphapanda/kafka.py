@@ -58,6 +58,14 @@ def producer() -> Producer:
     return _producer[1]
 
 
+def close_producer(timeout: float = 5.0) -> None:
+    """Flush and drop this process's producer (its cluster is going away)."""
+    global _producer
+    if _producer is not None:
+        _producer[1].flush(timeout)
+        _producer = None
+
+
 def _on_delivery(err: KafkaError | None, msg: Message) -> None:
     if err is not None:
         log.error("delivery to %s failed: %s", msg.topic(), err)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import os
 
 import pytest
 from django.core.management import call_command
 
-from alphapanda import infra, redis_conn
+from alphapanda import infra, kafka, redis_conn
 from riskcheck import selectors as risk_selectors
+from tests.support.kite import start_sandbox
 from tests.support.processes import ROOT, Processes, database_url
 from trading import selectors as trading_selectors
 from trading.instruments import load_csv
@@ -29,6 +31,7 @@ def kafka_bootstrap(out_dir, settings):
     service = infra.start_tansu(out_dir)
     settings.KAFKA_BOOTSTRAP = service.url
     yield service.url
+    kafka.close_producer(timeout=1)
     service.stop()
 
 
@@ -65,3 +68,12 @@ def processes(transactional_db, instruments, kafka_bootstrap, redis_client, out_
     took = procs.stop()
     slow = {name: t for name, t in took.items() if t > 10}
     assert not slow, f"processes did not exit within 10 s of SIGTERM: {slow}"
+
+
+@pytest.fixture
+def sandbox(settings, instruments, redis_client, kafka_bootstrap):
+    """The Kite sandbox in this process, the settings pointed at it, both brokers' topics created."""
+    sandbox = start_sandbox(settings)
+    call_command("create_topics", stdout=io.StringIO())
+    yield sandbox
+    sandbox.stop()

@@ -13,20 +13,12 @@ from alphapanda import envelope, topics
 from alphapanda.log_reader import read_all, read_values
 from portfolio.services import fill_apply
 from tests.support import builders
-from tests.support.kite import API_SECRET, env_for, login, request_token, start_sandbox
+from tests.support.kite import API_SECRET, env_for, login, request_token
 from tests.support.processes import wait_for
 from trading.models import Instrument, KiteSession, Order
 from trading.services import signal_execute
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def sandbox(settings, instruments, redis_client, kafka_bootstrap):
-    sandbox = start_sandbox(settings)
-    call_command("create_topics", stdout=io.StringIO())
-    yield sandbox
-    sandbox.stop()
 
 
 def test_kite_login_by_command_and_by_redirect_stores_the_session_and_never_prints_secrets(

@@ -20,7 +20,7 @@ from alphapanda.log_reader import read_values
 from portfolio.models import AppliedFill, Position
 from riskcheck.models import SignalDecision
 from tests.support import builders
-from tests.support.kite import env_for, login, start_sandbox
+from tests.support.kite import API_KEY, API_SECRET, env_for, login
 from tests.support.market import publish_raw
 from tests.support.processes import wait_for
 from trading.kite_sandbox.server import KiteSandbox
@@ -30,14 +30,12 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def sandbox(settings, processes):
-    sandbox = start_sandbox(settings)
-    call_command("create_topics", stdout=io.StringIO())
+def kite_pipeline(sandbox, processes):
+    """Processes that reach the sandbox, logged in; stopped before the sandbox is."""
     login(sandbox)
     processes.env.update(env_for(sandbox), BRIDGE_BATCH_TIMEOUT_S="5")
     yield sandbox
     processes.stop()
-    sandbox.stop()
 
 
 def _fills(broker: str) -> int:
@@ -92,7 +90,7 @@ def _assert_isolated() -> None:
 
 
 def test_both_brokers_trade_the_same_ticks_in_isolation_and_zerodha_faults_leave_paper_on(
-    processes, sandbox, instruments
+    processes, sandbox, kite_pipeline, instruments
 ):
     strategy = Strategy.objects.create(
         name="both", kind="sma_crossover", params={"fast": 2, "slow": 5}, brokers=["paper", "zerodha"]
@@ -126,9 +124,7 @@ def test_both_brokers_trade_the_same_ticks_in_isolation_and_zerodha_faults_leave
     wait_for(lambda: _fills("paper") >= before + 4, timeout=60, what="paper fills while Kite is down")
 
     # Kite comes back but refuses the old token (as after 06:00 IST): zerodha pauses, paper goes on.
-    revived = KiteSandbox(
-        api_key=sandbox._core.api_key, api_secret=sandbox._core.api_secret, port=port, seed=2
-    )
+    revived = KiteSandbox(api_key=API_KEY, api_secret=API_SECRET, port=port, seed=2)
     revived.start()
     try:
         wait_for(
@@ -147,7 +143,9 @@ def test_both_brokers_trade_the_same_ticks_in_isolation_and_zerodha_faults_leave
         revived.stop()
 
 
-def test_kites_order_rate_limit_holds_across_two_worker_processes(processes, sandbox, instruments):
+def test_kites_order_rate_limit_holds_across_two_worker_processes(
+    processes, sandbox, kite_pipeline, instruments
+):
     processes.worker("zerodha", name="worker-zerodha-1")
     processes.worker("zerodha", name="worker-zerodha-2")
     processes.bridge()

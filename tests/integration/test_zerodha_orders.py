@@ -4,13 +4,11 @@ a crash mid-placement, and a token expiry that pauses zerodha only."""
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 from decimal import Decimal
 
 import pytest
-from django.core.management import call_command
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -18,7 +16,7 @@ from alphapanda import envelope
 from alphapanda.events import OrderType, Side
 from alphapanda.log_reader import read_values
 from tests.support import builders
-from tests.support.kite import API_SECRET, login, start_sandbox
+from tests.support.kite import API_SECRET, login
 from tests.support.processes import wait_for
 from trading.kite import session as kite_session
 from trading.kite.orders import order_place
@@ -28,14 +26,6 @@ from trading.models import Fill, KiteSession, Order
 from trading.services import signal_execute
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def sandbox(settings, instruments, redis_client, kafka_bootstrap):
-    sandbox = start_sandbox(settings)
-    call_command("create_topics", stdout=io.StringIO())
-    yield sandbox
-    sandbox.stop()
 
 
 @pytest.fixture
