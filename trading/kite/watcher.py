@@ -11,8 +11,10 @@ import queue
 import threading
 import time
 
+from django.db.models import F, Q
 from kiteconnect import KiteTicker, exceptions
 
+from alphapanda.events import OrderStatus
 from trading.kite import session as kite_session
 from trading.kite import ticker as kite_ticker
 from trading.kite.orders import TERMINAL
@@ -24,8 +26,11 @@ log = logging.getLogger("trading.zerodha")
 
 def orders_to_watch() -> dict[str, Order]:
     """Our zerodha orders that Kite may still change: open ones, and finished ones short of fills."""
-    live = Order.objects.filter(broker="zerodha").exclude(broker_order_id="")
-    return {o.broker_order_id: o for o in live if o.status not in TERMINAL or o.filled_quantity < o.quantity}
+    unsettled = ~Q(status__in=TERMINAL) | Q(
+        status=OrderStatus.COMPLETE.value, filled_quantity__lt=F("quantity")
+    )
+    live = Order.objects.filter(unsettled, broker="zerodha").exclude(broker_order_id="")
+    return {o.broker_order_id: o for o in live}
 
 
 class OrderWatcher:
