@@ -40,12 +40,15 @@ def run_batch(
     stage: str,
     handle: Handler | None = None,
     handle_all: BatchHandler | None = None,
+    after: Callable[[], None] | None = None,
 ) -> int:
-    """Run `handle` on each message (bad input dead-lettered one by one), or `handle_all` on the lot."""
+    """Run `handle` on each message (bad input dead-lettered one by one), or `handle_all` on the lot;
+    then `after` once (read-model figures that need not move per message)."""
     topic_broker = topics.broker_of(topic)
     if topic_broker is not None and topic_broker != broker:
         raise ValueError(f"batch of {topic} routed to broker {broker}: refusing to cross brokers")
     producer = kafka.producer()
+    bridge.report_start(redis_conn.client(), broker, batch_id)
     outputs: list[Outgoing] = []
     valid: list[envelope.Message] = []
     for offset, key, value in records:
@@ -71,6 +74,8 @@ def run_batch(
     for out in outputs:
         kafka.publish(producer, out.topic, out.key, out.envelope)
     kafka.flush(producer)
+    if after is not None:
+        after()
     bridge.report_done(redis_conn.client(), broker, batch_id)
     return len(valid)
 
@@ -81,6 +86,7 @@ def batch_task(
     stage: str,
     handle: Callable[[str, envelope.Message], list[Outgoing]] | None = None,
     handle_all: Callable[[str, list[envelope.Message]], list[Outgoing]] | None = None,
+    after: Callable[[str], None] | None = None,
 ):
     """Register the Celery task the bridge sends a topic's batches to: a thin shell over `run_batch`.
 
@@ -98,6 +104,7 @@ def batch_task(
             stage=stage,
             handle=(lambda m: handle(broker, m)) if handle else None,
             handle_all=(lambda ms: handle_all(broker, ms)) if handle_all else None,
+            after=(lambda: after(broker)) if after else None,
         )
 
     return task

@@ -38,7 +38,12 @@ def done_stream(broker: str) -> str:
 
 def report_done(client: redis.Redis, broker: str, batch_id: str) -> None:
     """Called by a task when its whole batch is durable; the bridge then commits the offsets."""
-    client.xadd(done_stream(broker), {"batch": batch_id}, maxlen=10_000, approximate=True)
+    client.xadd(done_stream(broker), {"batch": batch_id, "event": "done"}, maxlen=10_000, approximate=True)
+
+
+def report_start(client: redis.Redis, broker: str, batch_id: str) -> None:
+    """Called by a task as it begins, so queueing time never counts towards a resend."""
+    client.xadd(done_stream(broker), {"batch": batch_id, "event": "start"}, maxlen=10_000, approximate=True)
 
 
 @dataclass
@@ -62,6 +67,7 @@ class Bridge:
         celery_app: Celery,
         batch_timeout_s: float,
         max_batch: int,
+        queue_timeout_s: float = 300.0,
         report_every_s: float = 10.0,
     ) -> None:
         self.brokers = brokers
@@ -70,6 +76,7 @@ class Bridge:
         self.redis = redis_client
         self.celery = celery_app
         self.batch_timeout_s = batch_timeout_s
+        self.queue_timeout_s = queue_timeout_s
         self.max_batch = max_batch
         self.inflight = InFlight()
         self.stats = BridgeStats()
@@ -203,6 +210,9 @@ class Bridge:
             broker = stream.split(":", 1)[0]
             for entry_id, fields in entries:
                 self._stream_ids[stream] = entry_id
+                if fields.get("event") == "start":
+                    self.inflight.begin(fields["batch"], broker, time.monotonic())
+                    continue
                 done = self.inflight.complete(fields["batch"], broker)
                 if done is not None:
                     self._finish(done)
@@ -219,19 +229,24 @@ class Bridge:
 
     def _resend_expired(self) -> None:
         now = time.monotonic()
-        for batch in self.inflight.expired(now, self.batch_timeout_s):
+        expired = self.inflight.expired(
+            now, run_timeout=self.batch_timeout_s, queue_timeout=self.queue_timeout_s
+        )
+        for batch, overdue in expired:
             batch = self.inflight.resent(batch, now)
             log.warning(
-                "batch %s[%d] offsets %d-%d not completed in %.0fs; sending again (attempt %d) to %s",
+                "batch %s[%d] offsets %d-%d unfinished (ran over %.0fs, or never began in %.0fs); "
+                "sending again (attempt %d) to %s",
                 batch.topic,
                 batch.partition,
                 batch.records[0].offset,
                 batch.records[-1].offset,
                 self.batch_timeout_s,
+                self.queue_timeout_s,
                 batch.attempts,
-                ",".join(sorted(batch.waiting_for)),
+                ",".join(sorted(overdue)),
             )
-            self._send(batch, sorted(batch.waiting_for))
+            self._send(batch, sorted(overdue))
             self.stats.resent += 1
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:

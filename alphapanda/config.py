@@ -48,6 +48,7 @@ class Config:
     paper_slippage_bps: Decimal
     paper_starting_cash: Decimal
     bridge_batch_timeout_s: float
+    bridge_queue_timeout_s: float
     bridge_max_batch: int
     kite: KiteConfig
 
@@ -171,6 +172,7 @@ def load() -> Config:
             "PAPER_STARTING_CASH", "1000000", minimum=Decimal(0), maximum=Decimal(10**12)
         ),
         bridge_batch_timeout_s=float(_number("BRIDGE_BATCH_TIMEOUT_S", "30", float, minimum=1)),
+        bridge_queue_timeout_s=float(_number("BRIDGE_QUEUE_TIMEOUT_S", "300", float, minimum=1)),
         bridge_max_batch=int(_number("BRIDGE_MAX_BATCH", "500", int, minimum=1)),
         kite=_kite(brokers),
     )

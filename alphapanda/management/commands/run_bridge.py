@@ -25,6 +25,7 @@ class Command(BaseCommand):
             redis_client=redis_conn.client(),
             celery_app=app,
             batch_timeout_s=settings.CONFIG.bridge_batch_timeout_s,
+            queue_timeout_s=settings.CONFIG.bridge_queue_timeout_s,
             max_batch=settings.CONFIG.bridge_max_batch,
             report_every_s=report_every,
         )

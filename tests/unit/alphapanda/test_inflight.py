@@ -169,21 +169,43 @@ def test_complete_when_unknown_batch_id_then_none_and_nothing_changes(inflight: 
 # --- expiry and resend -----------------------------------------------------------------------------
 
 
-def test_expired_when_timeout_reached_then_listed(inflight: InFlight) -> None:
+def expired(inflight: InFlight, now: float, run: float = 30.0, queue: float = 300.0) -> list:
+    return [
+        (batch, overdue) for batch, overdue in inflight.expired(now, run_timeout=run, queue_timeout=queue)
+    ]
+
+
+def test_expired_when_never_started_then_only_after_the_queue_timeout(inflight: InFlight) -> None:
     fill(inflight, RAW, 0, range(1))
     [old] = start_next(inflight, {"paper"}, now=100.0)
     fill(inflight, RAW, 1, range(1))
     [new] = start_next(inflight, {"paper"}, now=120.0)
-    assert inflight.expired(now=129.9, timeout=30.0) == []
-    assert inflight.expired(now=130.0, timeout=30.0) == [old]
-    assert inflight.expired(now=150.0, timeout=30.0) == [old, new]
+    assert expired(inflight, now=399.9) == [], "waiting in the queue behind other work is not lost"
+    assert expired(inflight, now=400.0) == [(old, {"paper"})]
+    assert expired(inflight, now=420.0) == [(old, {"paper"}), (new, {"paper"})]
+
+
+def test_expired_when_started_then_after_the_run_timeout_from_its_start(inflight: InFlight) -> None:
+    fill(inflight, RAW, 0, range(1))
+    [batch] = start_next(inflight, {"paper"}, now=0.0)
+    inflight.begin(batch.batch_id, "paper", 250.0)
+    assert expired(inflight, now=279.9) == []
+    assert expired(inflight, now=280.0) == [(batch, {"paper"})], "its worker died mid-task"
+
+
+def test_expired_when_one_broker_started_then_each_broker_timed_on_its_own(inflight: InFlight) -> None:
+    fill(inflight, TICKS, 0, range(1))
+    [batch] = start_next(inflight, BOTH, now=0.0)
+    inflight.begin(batch.batch_id, "paper", 10.0)
+    assert expired(inflight, now=40.0) == [(batch, {"paper"})]
+    assert expired(inflight, now=300.0) == [(batch, {"paper", "zerodha"})]
 
 
 def test_expired_when_completed_then_not_listed(inflight: InFlight) -> None:
     fill(inflight, RAW, 0, range(1))
     [batch] = start_next(inflight, {"paper"}, now=0.0)
     inflight.complete(batch.batch_id, "paper")
-    assert inflight.expired(now=1000.0, timeout=30.0) == []
+    assert expired(inflight, now=1000.0) == []
 
 
 def test_resent_when_expired_then_new_id_new_time_and_attempt_counted(inflight: InFlight) -> None:
@@ -193,9 +215,9 @@ def test_resent_when_expired_then_new_id_new_time_and_attempt_counted(inflight: 
     resent = inflight.resent(batch, now=31.0)
     assert resent is batch
     assert resent.batch_id != old_id
-    assert (resent.sent_at, resent.attempts) == (31.0, 2)
+    assert (resent.sent_at, resent.attempts, resent.started) == (31.0, 2, {})
     assert inflight.in_flight_count() == 1
-    assert inflight.expired(now=40.0, timeout=30.0) == []
+    assert expired(inflight, now=40.0) == []
 
 
 def test_complete_when_old_id_after_resend_then_ignored_and_new_id_completes(inflight: InFlight) -> None:
@@ -239,7 +261,7 @@ def test_revoke_when_partition_revoked_then_buffer_and_in_flight_batch_dropped(i
     assert inflight.in_flight_count() == 0
     assert inflight.ready(100) == []
     assert inflight.complete(batch.batch_id, "paper") is None
-    assert inflight.expired(now=1e9, timeout=1) == []
+    assert expired(inflight, now=1e9, run=1, queue=1) == []
 
 
 def test_revoke_when_other_partitions_then_they_are_untouched(inflight: InFlight) -> None:
