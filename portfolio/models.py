@@ -62,3 +62,22 @@ class AppliedFill(models.Model):
 
     def __str__(self) -> str:
         return f"{self.broker}:{self.fill_id}"
+
+
+class PnlPoint(models.Model):
+    """A point of a broker's (strategy="") or a strategy's equity and P&L curve, in paise."""
+
+    broker = models.CharField(max_length=16, choices=BROKER_CHOICES)
+    strategy = models.CharField(max_length=64, blank=True)
+    at = models.DateTimeField()
+    equity = models.BigIntegerField()
+    realized = models.BigIntegerField()
+    unrealized = models.BigIntegerField()
+    charges = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["at"]
+        indexes = [models.Index(fields=["broker", "strategy", "at"], name="pnl_series")]
+
+    def __str__(self) -> str:
+        return f"{self.broker}:{self.strategy or '*'} @ {self.at:%H:%M:%S}"

@@ -76,6 +76,11 @@ def has_account(broker: str) -> bool:
     return bool(redis_conn.client().hexists(account_key(broker), "state"))
 
 
+def pnl_due(broker: str, *, every_s: int) -> bool:
+    """True at most once per `every_s` across all workers (one P&L point per interval)."""
+    return bool(redis_conn.client().set(key(broker, "pnl_due"), 1, nx=True, ex=every_s))
+
+
 def clear_ledger_mirror(broker: str) -> None:
     """Drop what is copied from the ledger (positions, account) before writing it anew."""
     redis_conn.client().delete(positions_key(broker), account_key(broker))

@@ -12,7 +12,7 @@ from alphapanda import envelope, events
 from alphapanda.batches import Outgoing
 from alphapanda.money import to_paise
 from portfolio import read_model
-from portfolio.models import Account, AppliedFill
+from portfolio.models import Account, AppliedFill, PnlPoint
 from portfolio.models import Position as PositionRow
 from portfolio.positions import Position, apply_fill, fill_cash_flow, replay
 
@@ -140,3 +140,25 @@ def rebuild(*, broker: str, fills: Iterable[events.Fill]) -> tuple[int, int]:
         broker, starting_cash=account.starting_cash, cash=account.cash, version=account.version
     )
     return len(unique), len(rows)
+
+
+PNL_EVERY_S = 5
+
+
+def pnl_record(*, broker: str, now) -> int:
+    """A point of the broker's and each strategy's P&L curve, at most every PNL_EVERY_S seconds.
+
+    A strategy's point carries its net P&L (realized + unrealized - charges) as its equity.
+    """
+    if not read_model.pnl_due(broker, every_s=PNL_EVERY_S):
+        return 0
+    snap = read_model.snapshot(broker)
+    total = snap["summary"]
+    points = [PnlPoint(broker=broker, strategy="", at=now, equity=total.equity, realized=total.realized,
+                       unrealized=total.unrealized, charges=total.charges)]  # fmt: skip
+    for name, s in read_model.strategy_summaries(snap).items():
+        net = s.realized + s.unrealized - s.charges
+        points.append(PnlPoint(broker=broker, strategy=name, at=now, equity=net, realized=s.realized,
+                               unrealized=s.unrealized, charges=s.charges))  # fmt: skip
+    PnlPoint.objects.bulk_create(points)
+    return len(points)

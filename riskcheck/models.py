@@ -64,3 +64,15 @@ class TradingDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.broker} {self.day}"
+
+
+class KillSwitch(models.Model):
+    """When engaged, the broker takes no new entries; orders that reduce a position still pass."""
+
+    broker = models.CharField(max_length=16, choices=BROKER_CHOICES, unique=True)
+    engaged = models.BooleanField(default=False)
+    reason = models.TextField(blank=True)
+    changed_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.broker} kill switch {'ENGAGED' if self.engaged else 'off'}"

@@ -27,6 +27,7 @@ class Rule(enum.StrEnum):
     ALLOWED_PRODUCT = "allowed_product"
     ALLOWED_INSTRUMENT = "allowed_instrument"
     MAX_DAILY_LOSS = "max_daily_loss"
+    ENTRIES_BLOCKED = "entries_blocked"
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +71,7 @@ class Exposure:
     trades_today: int
     day_pnl: Decimal  # realized + unrealized today, after charges, signed
     last_price: Decimal | None  # last traded price seen for the instrument
+    entries_blocked: str | None  # why new entries are refused now (kill switch, strategy paused), if so
 
 
 class Check(Protocol):
@@ -192,7 +194,17 @@ def check_max_position(signal: Signal, *, limits: Limits, exposure: Exposure) ->
 
 
 # Checks of the signal alone first, then against the market, then against the account.
+def check_entries_blocked(signal: Signal, *, limits: Limits, exposure: Exposure) -> Rejection | None:
+    """A kill switch or a paused strategy stops new risk; getting out must always stay possible."""
+    if exposure.entries_blocked is None or _reduces(signal, exposure.position):
+        return None
+    return Rejection(
+        Rule.ENTRIES_BLOCKED, f"{exposure.entries_blocked}; only orders that reduce a position pass"
+    )
+
+
 RULES: tuple[Check, ...] = (
+    check_entries_blocked,
     check_allowed_instrument,
     check_allowed_product,
     check_max_quantity,

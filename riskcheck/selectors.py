@@ -13,8 +13,10 @@ from alphapanda.money import from_paise
 from portfolio import read_model
 from portfolio.models import Position
 from portfolio.services import read_model_ensure
+from riskcheck.controls import kill_switch_reason
 from riskcheck.models import RiskLimits, SignalDecision, TradingDay
 from riskcheck.rules import Exposure, Limits
+from trading.models import Strategy
 
 IST = ZoneInfo("Asia/Kolkata")
 _LIMITS_TTL = 5.0
@@ -46,7 +48,17 @@ def limits_get(*, broker: str) -> Limits:
     return limits
 
 
-def exposure_get(*, broker: str, instrument_token: int, now: datetime) -> Exposure:
+def entries_blocked(*, broker: str, strategy: str) -> str | None:
+    """Why this strategy may not open risk on this broker now: the kill switch, or a pause."""
+    reason = kill_switch_reason(broker=broker)
+    if reason:
+        return reason
+    if Strategy.objects.filter(name=strategy, paused_brokers__contains=[broker]).exists():
+        return f"strategy {strategy} is paused on {broker}"
+    return None
+
+
+def exposure_get(*, broker: str, strategy: str, instrument_token: int, now: datetime) -> Exposure:
     net = (
         Position.objects.filter(broker=broker)
         .values("instrument_token")
@@ -71,4 +83,5 @@ def exposure_get(*, broker: str, instrument_token: int, now: datetime) -> Exposu
         trades_today=trades,
         day_pnl=from_paise(equity - day.start_equity),
         last_price=from_paise(mark) if mark is not None else None,
+        entries_blocked=entries_blocked(broker=broker, strategy=strategy),
     )

@@ -44,7 +44,9 @@ def signal_validate(*, broker: str, message: envelope.Message, now: datetime) ->
         rejection = rules.evaluate(
             signal,
             limits=selectors.limits_get(broker=broker),
-            exposure=selectors.exposure_get(broker=broker, instrument_token=signal.instrument_token, now=now),
+            exposure=selectors.exposure_get(
+                broker=broker, strategy=signal.strategy, instrument_token=signal.instrument_token, now=now
+            ),
         )
         try:
             with transaction.atomic():

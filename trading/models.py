@@ -47,6 +47,7 @@ class Strategy(models.Model):
     params = models.JSONField(default=dict, blank=True)
     instruments = models.ManyToManyField(Instrument, related_name="strategies")
     brokers = models.JSONField(default=list, help_text='Brokers it trades on, e.g. ["paper", "zerodha"]')
+    paused_brokers = models.JSONField(default=list, blank=True, help_text="Brokers it is paused on")
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

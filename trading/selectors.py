@@ -67,9 +67,10 @@ def recent_fills(*, broker: str, limit: int = 5) -> list[Fill]:
 
 
 def strategy_specs() -> list[StrategySpec]:
-    """Active strategies with their instruments, as the runner takes them."""
+    """Active strategies with their instruments and the brokers they are not paused on."""
     specs = []
     for row in Strategy.objects.filter(active=True).prefetch_related("instruments"):
         instruments = tuple(to_domain(i) for i in row.instruments.all())
-        specs.append(StrategySpec(row.name, row.kind, dict(row.params), instruments, tuple(row.brokers)))
+        brokers = tuple(b for b in row.brokers if b not in row.paused_brokers)
+        specs.append(StrategySpec(row.name, row.kind, dict(row.params), instruments, brokers))
     return specs

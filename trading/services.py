@@ -16,6 +16,7 @@ from alphapanda import envelope, events
 from alphapanda.batches import Outgoing
 from alphapanda.errors import BadInput
 from portfolio import read_model
+from portfolio.services import pnl_record
 from trading import ledger, selectors
 from trading.kite import orders as zerodha_orders
 from trading.matching import RestingOrder
@@ -129,6 +130,7 @@ def ticks_process(*, broker: str, messages: list[envelope.Message], now: datetim
     """Mark the broker's portfolio to market and, on paper, let resting orders meet the ticks."""
     ticks = [(m.id, m.payload) for m in messages]
     read_model.marks_set(broker, {t.instrument_token: t.ltp for _, t in ticks})
+    pnl_record(broker=broker, now=now)
     if broker != "paper":
         return []
     tick_ids = [tick_id for tick_id, _ in ticks]

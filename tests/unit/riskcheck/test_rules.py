@@ -15,6 +15,7 @@ from riskcheck.rules import (
     Rule,
     check_allowed_instrument,
     check_allowed_product,
+    check_entries_blocked,
     check_max_daily_loss,
     check_max_daily_trades,
     check_max_open_positions,
@@ -37,7 +38,14 @@ LIMITS = Limits(
     allowed_instruments=frozenset(),
     max_daily_loss=Decimal("5000"),
 )
-FLAT = Exposure(position=0, open_positions=0, trades_today=0, day_pnl=Decimal(0), last_price=Decimal(100))
+FLAT = Exposure(
+    position=0,
+    open_positions=0,
+    trades_today=0,
+    day_pnl=Decimal(0),
+    last_price=Decimal(100),
+    entries_blocked=None,
+)
 
 
 def signal(**overrides: Any) -> Signal:
@@ -350,12 +358,15 @@ def test_evaluate_when_every_rule_fails_then_returns_the_first_in_order() -> Non
         allowed_products=frozenset({"CNC"}),
         allowed_instruments=frozenset({738561}),
     )
-    worst = exposure(position=0, open_positions=3, trades_today=10, day_pnl=Decimal(-5000))
+    worst = exposure(
+        position=0, open_positions=3, trades_today=10, day_pnl=Decimal(-5000), entries_blocked="kill switch"
+    )
     order = limit_order("600", quantity=101)  # value ₹60,600, 500% off the last price
 
     failed = [check(order, limits=strict, exposure=worst) for check in RULES]
 
     assert [rejection.rule for rejection in failed if rejection is not None] == [
+        Rule.ENTRIES_BLOCKED,
         Rule.ALLOWED_INSTRUMENT,
         Rule.ALLOWED_PRODUCT,
         Rule.MAX_QUANTITY,
@@ -374,3 +385,25 @@ def test_evaluate_when_signal_breaks_only_a_later_rule_then_reports_it() -> None
 
     assert rejection is not None
     assert rejection.rule is Rule.MAX_POSITION
+
+
+# --- entries blocked (kill switch, paused strategy) ------------------------------------------------
+
+
+def test_entries_blocked_when_kill_switch_and_order_opens_then_rejects_with_the_cause() -> None:
+    blocked = exposure(entries_blocked="kill switch engaged on paper: loss limit")
+    rejection = check_entries_blocked(signal(), limits=LIMITS, exposure=blocked)
+    assert rejection is not None and rejection.rule is Rule.ENTRIES_BLOCKED
+    assert (
+        rejection.reason
+        == "kill switch engaged on paper: loss limit; only orders that reduce a position pass"
+    )
+
+
+def test_entries_blocked_when_order_reduces_then_passes() -> None:
+    blocked = exposure(entries_blocked="kill switch engaged on paper", position=10)
+    assert check_entries_blocked(signal(side=Side.SELL, quantity=10), limits=LIMITS, exposure=blocked) is None
+
+
+def test_entries_blocked_when_nothing_blocks_then_passes() -> None:
+    assert check_entries_blocked(signal(), limits=LIMITS, exposure=FLAT) is None
