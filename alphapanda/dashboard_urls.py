@@ -1,0 +1,3 @@
+"""The dashboard and session login."""
+
+urlpatterns: list = []
