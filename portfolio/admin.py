@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from portfolio.models import Account, AppliedFill, Position
+from portfolio.models import Account, AppliedFill, PnlPoint, Position
 
 
 @admin.register(Account)
@@ -20,3 +20,10 @@ class AppliedFillAdmin(admin.ModelAdmin):
     list_display = ("broker", "fill_id", "strategy", "instrument_token", "applied_at")
     list_filter = ("broker",)
     search_fields = ("fill_id",)
+
+
+@admin.register(PnlPoint)
+class PnlPointAdmin(admin.ModelAdmin):
+    list_display = ("broker", "strategy", "at", "equity", "realized", "unrealized", "charges")
+    list_filter = ("broker", "strategy")
+    date_hierarchy = "at"

@@ -1,6 +1,7 @@
 from django.contrib import admin
 
-from riskcheck.models import RiskLimits, SignalDecision
+from riskcheck.controls import kill_switch_set
+from riskcheck.models import KillSwitch, RiskLimits, SignalDecision, TradingDay
 
 
 @admin.register(RiskLimits)
@@ -26,3 +27,31 @@ class SignalDecisionAdmin(admin.ModelAdmin):
     list_filter = ("broker", "outcome", "rule", "strategy")
     search_fields = ("signal_id", "correlation_id", "reason")
     date_hierarchy = "decided_at"
+
+
+@admin.register(KillSwitch)
+class KillSwitchAdmin(admin.ModelAdmin):
+    list_display = ("broker", "engaged", "reason", "changed_at")
+    readonly_fields = ("broker", "engaged", "reason", "changed_at")
+    actions = ("engage", "release")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.action(description="Engage the kill switch (no new entries)")
+    def engage(self, request, queryset) -> None:
+        for switch in queryset:
+            kill_switch_set(broker=switch.broker, engaged=True, reason=f"admin action by {request.user}",
+                            user=request.user)  # fmt: skip
+
+    @admin.action(description="Release the kill switch")
+    def release(self, request, queryset) -> None:
+        for switch in queryset:
+            kill_switch_set(broker=switch.broker, engaged=False, reason=f"admin action by {request.user}",
+                            user=request.user)  # fmt: skip
+
+
+@admin.register(TradingDay)
+class TradingDayAdmin(admin.ModelAdmin):
+    list_display = ("broker", "day", "start_equity")
+    list_filter = ("broker",)

@@ -1,6 +1,8 @@
+from django.conf import settings
 from django.contrib import admin
 
-from trading.models import Fill, Instrument, Order, Strategy
+from trading.controls import strategy_pause, strategy_resume
+from trading.models import Fill, Instrument, KiteSession, Order, Strategy
 
 
 @admin.register(Instrument)
@@ -12,19 +14,25 @@ class InstrumentAdmin(admin.ModelAdmin):
 
 @admin.register(Strategy)
 class StrategyAdmin(admin.ModelAdmin):
-    list_display = ("name", "kind", "active", "brokers", "updated_at")
+    list_display = ("name", "kind", "active", "brokers", "paused_brokers", "updated_at")
     list_filter = ("kind", "active")
     search_fields = ("name",)
     filter_horizontal = ("instruments",)
     actions = ("pause", "resume")
 
-    @admin.action(description="Pause the selected strategies")
+    @admin.action(description="Pause the selected strategies on every active broker")
     def pause(self, request, queryset) -> None:
-        queryset.update(active=False)
+        for strategy in queryset:
+            for broker in set(strategy.brokers) & set(settings.ACTIVE_BROKERS):
+                strategy_pause(strategy=strategy, broker=broker, user=request.user)
+        self.message_user(request, f"paused {queryset.count()} strategies (audited)")
 
-    @admin.action(description="Resume the selected strategies")
+    @admin.action(description="Resume the selected strategies on every active broker")
     def resume(self, request, queryset) -> None:
-        queryset.update(active=True)
+        for strategy in queryset:
+            for broker in set(strategy.paused_brokers):
+                strategy_resume(strategy=strategy, broker=broker, user=request.user)
+        self.message_user(request, f"resumed {queryset.count()} strategies (audited)")
 
 
 @admin.register(Order)
@@ -54,3 +62,29 @@ class FillAdmin(admin.ModelAdmin):
     list_filter = ("broker", "side", "product", "strategy")
     search_fields = ("fill_id", "symbol", "correlation_id", "order__order_id")
     date_hierarchy = "filled_at"
+
+
+@admin.register(KiteSession)
+class KiteSessionAdmin(admin.ModelAdmin):
+    """Sessions without their tokens: a credential is never shown."""
+
+    list_display = (
+        "user_id",
+        "user_name",
+        "login_time",
+        "expires_at",
+        "invalidated_at",
+        "invalidated_reason",
+    )
+    exclude = ("access_token",)
+    readonly_fields = (
+        "user_id",
+        "user_name",
+        "login_time",
+        "expires_at",
+        "invalidated_at",
+        "invalidated_reason",
+    )
+
+    def has_add_permission(self, request) -> bool:
+        return False

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from portfolio.services import account_ensure
-from riskcheck.models import RiskLimits
+from riskcheck.models import KillSwitch, RiskLimits
 from trading.instruments import load_csv
 from trading.setup import demo_strategies_ensure, instruments_upsert
 
@@ -18,6 +18,7 @@ class Command(BaseCommand):
         made = demo_strategies_ensure()
         for broker in settings.ACTIVE_BROKERS:
             RiskLimits.objects.get_or_create(broker=broker, defaults=DEMO_LIMITS)
+            KillSwitch.objects.get_or_create(broker=broker)
             account_ensure(broker=broker)
         self.stdout.write(
             self.style.SUCCESS(
