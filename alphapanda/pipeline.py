@@ -221,7 +221,11 @@ def main(argv: list[str] | None = None) -> int:
         out.print(
             f"  feed      {'Kite (' + ('sandbox' if sandbox else 'live') + ')' if live_kite else 'simulated'}"
         )
-        out.print(f"  web       http://127.0.0.1:{web_port}/admin/")
+        from alphapanda.users import demo_user_ensure
+
+        username, password = demo_user_ensure()
+        out.print(f"  dashboard http://127.0.0.1:{web_port}/   (admin: /admin/, API: /api/v1/docs/)")
+        out.print(f"  login     {username} / {password}   (a new password every run)", markup=False)
         out.print(f"  logs      {RUN_DIR / 'logs'}/<process>.log")
         from alphapanda.live_table import show
 
