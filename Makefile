@@ -7,7 +7,7 @@ DURATION ?= 0
 RATE ?= 200
 BENCH_ARGS ?=
 
-.PHONY: run test lint bench clean venv
+.PHONY: run test lint bench clean venv browser
 
 venv: $(STAMP)
 
@@ -24,7 +24,10 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: $(STAMP) lint  ## lint, then the full suite on real Tansu, Redis, PostgreSQL and Celery workers
+browser:  ## Debian's chromium for the dashboard's browser test (Playwright never downloads a browser here)
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+
+test: $(STAMP) browser lint  ## lint, then the full suite on real Tansu, Redis, PostgreSQL and Celery workers
 	$(PY) -m pytest
 
 bench: $(STAMP)  ## throughput and latency vs bare Kafka and the bare hop; BENCH_ARGS=--quick for <2 min

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from datetime import time as dtime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Sum
+import django_filters
+from django.db.models import QuerySet, Sum
 
+from alphapanda.models import BrokerGrant
 from alphapanda.money import from_paise
 from portfolio import read_model
 from portfolio.models import Position
 from portfolio.services import read_model_ensure
 from riskcheck.controls import kill_switch_reason
-from riskcheck.models import RiskLimits, SignalDecision, TradingDay
+from riskcheck.models import KillSwitch, RiskLimits, SignalDecision, TradingDay
 from riskcheck.rules import Exposure, Limits
 from trading.models import Strategy
 
@@ -85,3 +90,89 @@ def exposure_get(*, broker: str, strategy: str, instrument_token: int, now: date
         last_price=from_paise(mark) if mark is not None else None,
         entries_blocked=entries_blocked(broker=broker, strategy=strategy),
     )
+
+
+# -- API reads -------------------------------------------------------------------------------------
+class DecisionFilter(django_filters.FilterSet):
+    strategy = django_filters.CharFilter()
+    outcome = django_filters.CharFilter()
+    rule = django_filters.CharFilter()
+
+    class Meta:
+        model = SignalDecision
+        fields = ("strategy", "outcome", "rule")
+
+
+def decision_list(
+    *, brokers: Sequence[str], filters: Mapping[str, Any] | None = None
+) -> QuerySet[SignalDecision]:
+    """The risk step's decisions on these brokers, newest first."""
+    decisions = SignalDecision.objects.filter(broker__in=list(brokers)).order_by("-decided_at", "-id")
+    return DecisionFilter(dict(filters or {}), queryset=decisions).qs
+
+
+def risk_limits_get(*, broker: str) -> RiskLimits:
+    """The broker's stored limits, or (unsaved) the defaults the risk step would create on first use."""
+    return RiskLimits.objects.filter(broker=broker).first() or RiskLimits(broker=broker)
+
+
+def risk_limits_list(*, brokers: Sequence[str]) -> list[RiskLimits]:
+    return [risk_limits_get(broker=broker) for broker in brokers]
+
+
+def kill_switch_get(*, broker: str) -> KillSwitch:
+    """The broker's kill switch; one never set is off (and unsaved)."""
+    return KillSwitch.objects.filter(broker=broker).first() or KillSwitch(broker=broker)
+
+
+@dataclass(frozen=True)
+class KillSwitchState:
+    engaged: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class BrokerHealth:
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class BrokerStatus:
+    name: str
+    label: str
+    role: str  # admin | trader | viewer
+    kill_switch: KillSwitchState
+    health: BrokerHealth
+
+
+BROKER_LABELS = {"paper": "paper (simulated)", "zerodha": "zerodha"}
+
+
+def _health(broker: str) -> BrokerHealth:
+    if broker == "zerodha":
+        from trading.kite.session import paused_reason  # kiteconnect is only needed here
+
+        reason = paused_reason()
+        return BrokerHealth(ok=reason is None, detail=reason or "ok")
+    return BrokerHealth(ok=True, detail="ok")
+
+
+def broker_status_list(*, user, brokers: Sequence[str]) -> list[BrokerStatus]:
+    """Each broker's label, this user's role on it, its kill switch and whether it can trade now."""
+    grants = dict(
+        BrokerGrant.objects.filter(user=user, broker__in=list(brokers)).values_list("broker", "role")
+    )
+    out = []
+    for broker in brokers:
+        switch = kill_switch_get(broker=broker)
+        out.append(
+            BrokerStatus(
+                name=broker,
+                label=BROKER_LABELS.get(broker, broker),
+                role="admin" if user.is_staff else grants.get(broker, BrokerGrant.VIEWER),
+                kill_switch=KillSwitchState(engaged=switch.engaged, reason=switch.reason),
+                health=_health(broker),
+            )
+        )
+    return out

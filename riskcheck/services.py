@@ -7,11 +7,12 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 
 from alphapanda import envelope, events, topics
+from alphapanda.audit import control_record
 from alphapanda.batches import Outgoing
 from alphapanda.errors import BadInput
 from portfolio import read_model
 from riskcheck import rules, selectors
-from riskcheck.models import SignalDecision
+from riskcheck.models import RiskLimits, SignalDecision
 from trading.selectors import instrument_get
 
 
@@ -76,3 +77,16 @@ def activity_refresh(*, broker: str) -> None:
         signals=decisions.count(),
         rejections=decisions.filter(outcome=SignalDecision.REJECTED).count(),
     )
+
+
+def risk_limits_update(*, broker: str, user, changes: dict) -> RiskLimits:
+    """Change a broker's limits, audited; the risk step picks them up within seconds."""
+    with transaction.atomic():
+        limits, _ = RiskLimits.objects.select_for_update().get_or_create(broker=broker)
+        for field, value in changes.items():
+            setattr(limits, field, value)
+        limits.save()
+        detail = ", ".join(f"{field}={value}" for field, value in sorted(changes.items()))
+        control_record(user=user, broker=broker, action="risk_limits_update", detail=detail)
+    selectors.clear_caches()
+    return limits

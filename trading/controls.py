@@ -42,7 +42,7 @@ def positions_flatten(*, broker: str, user, reason: str = "flatten") -> int:
     Returns how many closing signals were sent.
     """
     marks = read_model.snapshot(broker)["marks"]
-    producer = kafka.new_producer()
+    producer = kafka.producer()
     sent = 0
     for position in Position.objects.filter(broker=broker).exclude(quantity=0):
         mark = marks.get(position.instrument_token)

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
+from typing import Any
+
+import django_filters
+from django.db.models import Q, QuerySet
 
 from alphapanda.events import OrderStatus
 from trading.instruments import Instrument as DomainInstrument
@@ -74,3 +80,96 @@ def strategy_specs() -> list[StrategySpec]:
         brokers = tuple(b for b in row.brokers if b not in row.paused_brokers)
         specs.append(StrategySpec(row.name, row.kind, dict(row.params), instruments, brokers))
     return specs
+
+
+# -- API reads -------------------------------------------------------------------------------------
+class OrderFilter(django_filters.FilterSet):
+    strategy = django_filters.CharFilter()
+    status = django_filters.CharFilter()
+    symbol = django_filters.CharFilter(lookup_expr="iexact")
+    side = django_filters.CharFilter()
+
+    class Meta:
+        model = Order
+        fields = ("strategy", "status", "symbol", "side")
+
+
+def order_list(*, brokers: Sequence[str], filters: Mapping[str, Any] | None = None) -> QuerySet[Order]:
+    """Orders of these brokers, newest first."""
+    orders = Order.objects.filter(broker__in=list(brokers)).order_by("-created_at", "-id")
+    return OrderFilter(dict(filters or {}), queryset=orders).qs
+
+
+def order_get(*, broker: str, order_id: str) -> Order | None:
+    return Order.objects.filter(broker=broker, order_id=order_id).first()
+
+
+class FillFilter(django_filters.FilterSet):
+    strategy = django_filters.CharFilter()
+    symbol = django_filters.CharFilter(lookup_expr="iexact")
+    side = django_filters.CharFilter()
+
+    class Meta:
+        model = Fill
+        fields = ("strategy", "symbol", "side")
+
+
+def fill_list(*, brokers: Sequence[str], filters: Mapping[str, Any] | None = None) -> QuerySet[Fill]:
+    """Fills of these brokers, newest first, with their order's id."""
+    fills = (
+        Fill.objects.filter(broker__in=list(brokers)).select_related("order").order_by("-filled_at", "-id")
+    )
+    return FillFilter(dict(filters or {}), queryset=fills).qs
+
+
+@dataclass(frozen=True)
+class StrategyView:
+    """A strategy as one user sees it: only the brokers they may see are named."""
+
+    name: str
+    kind: str
+    params: dict
+    instruments: list[str]
+    brokers: list[str]
+    paused_brokers: list[str]
+    active: bool
+    updated_at: datetime
+
+
+def _visible_strategies(brokers: Sequence[str]) -> QuerySet[Strategy]:
+    """Strategies trading on at least one of these brokers."""
+    if not brokers:
+        return Strategy.objects.none()
+    trades_on = Q()
+    for broker in brokers:
+        trades_on |= Q(brokers__contains=[broker])
+    return Strategy.objects.filter(trades_on).prefetch_related("instruments").order_by("name")
+
+
+def strategy_view(*, strategy: Strategy, brokers: Sequence[str]) -> StrategyView:
+    return StrategyView(
+        name=strategy.name,
+        kind=strategy.kind,
+        params=dict(strategy.params),
+        instruments=sorted(i.symbol for i in strategy.instruments.all()),
+        brokers=[b for b in brokers if b in strategy.brokers],
+        paused_brokers=[b for b in brokers if b in strategy.paused_brokers],
+        active=strategy.active,
+        updated_at=strategy.updated_at,
+    )
+
+
+def strategy_get(*, name: str, brokers: Sequence[str]) -> Strategy | None:
+    """The strategy, if it trades on one of these brokers (else, to this caller, it does not exist)."""
+    return _visible_strategies(brokers).filter(name=name).first()
+
+
+def strategy_list(*, brokers: Sequence[str], trading_on: Sequence[str] | None = None) -> list[StrategyView]:
+    """Strategies trading on one of `trading_on` (default: any of `brokers`), naming only `brokers`."""
+    selected = _visible_strategies(brokers if trading_on is None else trading_on)
+    return [strategy_view(strategy=s, brokers=brokers) for s in selected]
+
+
+def strategy_detail(*, name: str, brokers: Sequence[str]) -> StrategyView | None:
+    strategy = strategy_get(name=name, brokers=brokers)
+    return strategy_view(strategy=strategy, brokers=brokers) if strategy else None
