@@ -50,6 +50,7 @@ class Config:
     bridge_batch_timeout_s: float
     bridge_queue_timeout_s: float
     bridge_max_batch: int
+    static_root: str
     kite: KiteConfig
 
 
@@ -174,5 +175,6 @@ def load() -> Config:
         bridge_batch_timeout_s=float(_number("BRIDGE_BATCH_TIMEOUT_S", "30", float, minimum=1)),
         bridge_queue_timeout_s=float(_number("BRIDGE_QUEUE_TIMEOUT_S", "300", float, minimum=1)),
         bridge_max_batch=int(_number("BRIDGE_MAX_BATCH", "500", int, minimum=1)),
+        static_root=_raw("STATIC_ROOT", "").strip(),
         kite=_kite(brokers),
     )

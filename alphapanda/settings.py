@@ -75,8 +75,9 @@ USE_TZ = True
 TIME_ZONE = "Asia/Kolkata"
 LANGUAGE_CODE = "en-in"
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / ".run" / "static"
-# Served by WhiteNoise from the apps' own static folders (no collectstatic step needed locally).
+# Production collects static files into STATIC_ROOT (the Dockerfile does); locally WhiteNoise serves
+# them straight from the apps' own static folders.
+STATIC_ROOT = CONFIG.static_root or None
 WHITENOISE_USE_FINDERS = True
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
