@@ -8,6 +8,7 @@ replay as it made live. At these window sizes Decimal's 28 digits hold the sums 
 
 from __future__ import annotations
 
+import abc
 import enum
 from collections import deque
 from collections.abc import Mapping
@@ -46,7 +47,7 @@ class Target(enum.IntEnum):
 P = TypeVar("P", bound=Params)
 
 
-class Strategy(Generic[P]):
+class Strategy(abc.ABC, Generic[P]):
     """One strategy on one instrument: `decide` names a target, the base emits the order to reach it.
 
     `position` is the intended position in units, updated when a signal is emitted: the strategy
@@ -87,9 +88,9 @@ class Strategy(Generic[P]):
         side = Side.BUY if change > 0 else Side.SELL
         return [make_signal(self, tick, side, abs(change), reason)]
 
+    @abc.abstractmethod
     def decide(self, price: Decimal) -> tuple[Target, str] | None:
         """Take in the new price; return the wanted target and why, or None to hold."""
-        raise NotImplementedError
 
 
 def make_signal(strategy: Strategy[Any], tick: Tick, side: Side, quantity: int, reason: str) -> Signal:
