@@ -16,7 +16,7 @@ from alphapanda import envelope, events
 from alphapanda.batches import Outgoing
 from alphapanda.errors import BadInput
 from portfolio import read_model
-from portfolio.services import pnl_record
+from portfolio.services import pnl_record, read_model_ensure
 from trading import ledger, selectors
 from trading.kite import orders as zerodha_orders
 from trading.matching import RestingOrder
@@ -129,6 +129,7 @@ def _resting(order: Order) -> RestingOrder:
 def ticks_process(*, broker: str, messages: list[envelope.Message], now: datetime) -> list[Outgoing]:
     """Mark the broker's portfolio to market and, on paper, let resting orders meet the ticks."""
     ticks = [(m.id, m.payload) for m in messages]
+    read_model_ensure(broker=broker)  # a Redis restarted empty is whole again within a tick batch
     read_model.marks_set(broker, {t.instrument_token: t.ltp for _, t in ticks})
     pnl_record(broker=broker, now=now)
     if broker != "paper":
