@@ -15,6 +15,7 @@ urlpatterns = [
     path("brokers/", core.BrokerListApi.as_view(), name="api-broker-list"),
     path("brokers/<str:broker>/", core.BrokerDetailApi.as_view(), name="api-broker-detail"),
     path("brokers/<str:broker>/kill-switch/", risk.KillSwitchApi.as_view(), name="api-kill-switch"),
+    path("kill-switch/", risk.GlobalKillSwitchApi.as_view(), name="api-global-kill-switch"),
     path("brokers/<str:broker>/flatten/", trading.FlattenApi.as_view(), name="api-flatten"),
     path("portfolios/", portfolio.PortfolioListApi.as_view(), name="api-portfolio-list"),
     path("portfolios/<str:broker>/", portfolio.PortfolioDetailApi.as_view(), name="api-portfolio-detail"),

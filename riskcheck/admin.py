@@ -1,14 +1,15 @@
 from django.contrib import admin
 
 from riskcheck.controls import kill_switch_set
-from riskcheck.models import KillSwitch, RiskLimits, SignalDecision, TradingDay
+from riskcheck.models import BreakerTrip, GlobalKillSwitch, KillSwitch, RiskLimits, SignalDecision, TradingDay
 
 
 @admin.register(RiskLimits)
 class RiskLimitsAdmin(admin.ModelAdmin):
     list_display = (
         "broker", "max_quantity", "max_order_value", "max_position", "max_open_positions",
-        "max_daily_trades", "max_price_deviation_pct", "max_daily_loss", "updated_at",
+        "max_daily_trades", "max_price_deviation_pct", "max_daily_loss", "max_drawdown", "square_off_on_trip",
+        "updated_at",
     )  # fmt: skip
 
 
@@ -53,5 +54,33 @@ class KillSwitchAdmin(admin.ModelAdmin):
 
 @admin.register(TradingDay)
 class TradingDayAdmin(admin.ModelAdmin):
-    list_display = ("broker", "day", "start_equity")
+    list_display = ("broker", "day", "start_equity", "peak_equity")
     list_filter = ("broker",)
+
+
+class _ReadOnly(admin.ModelAdmin):
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(BreakerTrip)
+class BreakerTripAdmin(_ReadOnly):
+    """Released through the broker's kill switch (by an admin), so the release is audited."""
+
+    list_display = ("broker", "at", "kind", "equity", "cause", "released_at", "released_by")
+    list_filter = ("broker", "kind")
+    search_fields = ("cause",)
+    date_hierarchy = "at"
+
+
+@admin.register(GlobalKillSwitch)
+class GlobalKillSwitchAdmin(_ReadOnly):
+    """Set through the API (`/api/v1/kill-switch/`), so every change is audited."""
+
+    list_display = ("engaged", "reason", "changed_at")

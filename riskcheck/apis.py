@@ -6,11 +6,13 @@ from decimal import Decimal
 
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from alphapanda.access import is_admin
 from alphapanda.apis import (
     BROKER_PATH,
     BrokerFilterSerializer,
@@ -25,7 +27,12 @@ from alphapanda.apis import (
 from alphapanda.events import Product
 from alphapanda.permissions import broker_admin, broker_trader, broker_visible
 from riskcheck import selectors
-from riskcheck.controls import kill_switch_set
+from riskcheck.controls import (
+    breaker_trip_unreleased,
+    global_kill_switch_get,
+    global_kill_switch_set,
+    kill_switch_set,
+)
 from riskcheck.models import SignalDecision
 from riskcheck.services import risk_limits_update
 from trading.selectors import instrument_get
@@ -94,6 +101,8 @@ class KillSwitchApi(APIView):
     @extend_schema(
         tags=["brokers"],
         summary="Engage or release the broker's kill switch (traders and admins): no new entries, exits pass",
+        description="Releasing it after a circuit breaker tripped (and before an admin released that trip) "
+        "is for admins only: a trader gets a 403.",
         parameters=[BROKER_PATH],
         request=InputSerializer,
         responses={200: OutputSerializer, **errors(400, 401, 403, 404, 415)},
@@ -102,7 +111,54 @@ class KillSwitchApi(APIView):
         broker_trader(user=request.user, broker=broker)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        releasing = not serializer.validated_data["engaged"]
+        if releasing and not is_admin(request.user) and breaker_trip_unreleased(broker=broker):
+            raise PermissionDenied(
+                f"A circuit breaker tripped on {broker}; only an admin may release its kill switch."
+            )
         switch = kill_switch_set(broker=broker, user=request.user, **serializer.validated_data)
+        return Response(self.OutputSerializer(switch).data)
+
+
+class GlobalKillSwitchApi(APIView):
+    parser_classes = [JSONParser]
+
+    @extend_schema_serializer(component_name="GlobalKillSwitchChange")
+    class InputSerializer(serializers.Serializer):
+        engaged = serializers.BooleanField()
+        reason = serializers.CharField(required=False, allow_blank=True, max_length=500, default="")
+
+    @extend_schema_serializer(component_name="GlobalKillSwitch")
+    class OutputSerializer(serializers.Serializer):
+        engaged = serializers.BooleanField()
+        reason = serializers.CharField(allow_blank=True)
+        changed_at = serializers.DateTimeField(allow_null=True, help_text="null: never set")
+
+    @staticmethod
+    def _admin_only(request: Request) -> None:
+        if not is_admin(request.user):
+            raise PermissionDenied("Only an admin may use the global kill switch.")
+
+    @extend_schema(
+        tags=["risk"],
+        summary="The global kill switch (admins): when engaged, no broker takes new entries",
+        responses={200: OutputSerializer, **errors(401, 403)},
+    )
+    def get(self, request: Request) -> Response:
+        self._admin_only(request)
+        return Response(self.OutputSerializer(global_kill_switch_get()).data)
+
+    @extend_schema(
+        tags=["risk"],
+        summary="Engage or release the global kill switch (admins): no new entries on any broker, exits pass",
+        request=InputSerializer,
+        responses={200: OutputSerializer, **errors(400, 401, 403, 415)},
+    )
+    def post(self, request: Request) -> Response:
+        self._admin_only(request)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        switch = global_kill_switch_set(user=request.user, **serializer.validated_data)
         return Response(self.OutputSerializer(switch).data)
 
 

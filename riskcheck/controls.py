@@ -1,23 +1,61 @@
-"""The per-broker kill switch: blocks new entries at the risk step; exits still pass."""
+"""The per-broker and global kill switches: they block new entries at the risk step; exits still pass."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from alphapanda.audit import control_record
-from riskcheck.models import KillSwitch
+from riskcheck.models import BreakerTrip, GlobalKillSwitch, KillSwitch
 
 
 def kill_switch_set(*, broker: str, engaged: bool, reason: str, user) -> KillSwitch:
+    """Engage or release; a release also releases the broker's unreleased circuit breaker trips (the
+    caller checks that this user may: see `breaker_trip_unreleased`)."""
     with transaction.atomic():
         switch, _ = KillSwitch.objects.select_for_update().get_or_create(broker=broker)
         switch.engaged, switch.reason = engaged, reason
         switch.save()
+        detail = reason
+        if not engaged:
+            released_by = user if user is not None and user.is_authenticated else None
+            released = BreakerTrip.objects.filter(broker=broker, released_at__isnull=True).update(
+                released_at=timezone.now(), released_by=released_by
+            )
+            if released:
+                detail = f"{reason} (released {released} circuit breaker trip{'s' if released > 1 else ''})"
         control_record(user=user, broker=broker, action="kill_switch_on" if engaged else "kill_switch_off",
-                       detail=reason)  # fmt: skip
+                       detail=detail)  # fmt: skip
+    return switch
+
+
+def breaker_trip_unreleased(*, broker: str) -> bool:
+    """A circuit breaker tripped on this broker and no admin has released it yet."""
+    return BreakerTrip.objects.filter(broker=broker, released_at__isnull=True).exists()
+
+
+def global_kill_switch_get() -> GlobalKillSwitch:
+    """The global kill switch; one never set is off (and unsaved)."""
+    return GlobalKillSwitch.objects.filter(pk=1).first() or GlobalKillSwitch(pk=1)
+
+
+def global_kill_switch_set(*, engaged: bool, reason: str, user) -> GlobalKillSwitch:
+    """Engage or release every broker at once; audited once per active broker."""
+    with transaction.atomic():
+        switch, _ = GlobalKillSwitch.objects.select_for_update().get_or_create(pk=1)
+        switch.engaged, switch.reason = engaged, reason
+        switch.save()
+        action = "global_kill_switch_on" if engaged else "global_kill_switch_off"
+        for broker in settings.ACTIVE_BROKERS:
+            control_record(user=user, broker=broker, action=action, detail=reason)
     return switch
 
 
 def kill_switch_reason(*, broker: str) -> str | None:
+    """Why entries are blocked on this broker by a kill switch (the global one first), if they are."""
+    glob = GlobalKillSwitch.objects.filter(pk=1, engaged=True).first()
+    if glob:
+        return f"global kill switch engaged: {glob.reason or 'no reason given'}"
     switch = KillSwitch.objects.filter(broker=broker, engaged=True).first()
     return f"kill switch engaged on {broker}: {switch.reason or 'no reason given'}" if switch else None

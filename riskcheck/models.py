@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 from trading.models import BROKER_CHOICES, MONEY
@@ -18,6 +19,8 @@ class RiskLimits(models.Model):
     allowed_products = models.JSONField(default=list, blank=True, help_text='Empty = all, e.g. ["MIS"]')
     allowed_instruments = models.JSONField(default=list, blank=True, help_text="Tokens; empty = all")
     max_daily_loss = models.DecimalField(default=50000, **MONEY)
+    max_drawdown = models.DecimalField(default=100000, help_text="Rupees from the day's peak equity", **MONEY)
+    square_off_on_trip = models.BooleanField(default=False, help_text="Flatten when a circuit breaker trips")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -58,6 +61,7 @@ class TradingDay(models.Model):
     broker = models.CharField(max_length=16, choices=BROKER_CHOICES)
     day = models.DateField()
     start_equity = models.BigIntegerField(help_text="paise")
+    peak_equity = models.BigIntegerField(null=True, blank=True, help_text="paise: the day's highest equity")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["broker", "day"], name="trading_day_broker_day")]
@@ -76,3 +80,34 @@ class KillSwitch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.broker} kill switch {'ENGAGED' if self.engaged else 'off'}"
+
+
+class GlobalKillSwitch(models.Model):
+    """One row (pk 1): when engaged, no broker takes new entries; orders that reduce a position pass."""
+
+    engaged = models.BooleanField(default=False)
+    reason = models.TextField(blank=True)
+    changed_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"global kill switch {'ENGAGED' if self.engaged else 'off'}"
+
+
+class BreakerTrip(models.Model):
+    """A circuit breaker that tripped (and engaged the broker's kill switch); an admin releases it."""
+
+    broker = models.CharField(max_length=16, choices=BROKER_CHOICES)
+    at = models.DateTimeField()
+    kind = models.CharField(max_length=16, choices=[("daily_loss", "daily loss"), ("drawdown", "drawdown")])
+    cause = models.TextField()
+    equity = models.BigIntegerField(help_text="paise")
+    released_at = models.DateTimeField(null=True, blank=True)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.broker} {self.kind} trip at {self.at:%Y-%m-%d %H:%M:%S}"

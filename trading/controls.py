@@ -55,7 +55,7 @@ def positions_flatten(*, broker: str, user, reason: str = "flatten") -> int:
             side=events.Side.SELL if position.quantity > 0 else events.Side.BUY,
             quantity=abs(position.quantity),
             reference_price=price,
-            reason=f"{reason} by {user}",
+            reason=f"{reason} (by {user or 'the system'})",
             ts=envelope.now_ns(),
         )
         event_id = envelope.new_id()

@@ -17,6 +17,7 @@ from alphapanda.batches import Outgoing
 from alphapanda.errors import BadInput
 from portfolio import read_model
 from portfolio.services import pnl_record, read_model_ensure
+from riskcheck.breakers_service import breakers_check
 from trading import ledger, selectors
 from trading.kite import orders as zerodha_orders
 from trading.matching import RestingOrder
@@ -132,6 +133,7 @@ def ticks_process(*, broker: str, messages: list[envelope.Message], now: datetim
     read_model_ensure(broker=broker)  # a Redis restarted empty is whole again within a tick batch
     read_model.marks_set(broker, {t.instrument_token: t.ltp for _, t in ticks})
     pnl_record(broker=broker, now=now)
+    breakers_check(broker=broker, now=now)
     if broker != "paper":
         return []
     tick_ids = [tick_id for tick_id, _ in ticks]

@@ -654,7 +654,7 @@ def test_flatten_publishes_a_closing_signal_per_open_position(clients, users, le
         ("RELIANCE", "SELL", 10, Decimal("1410.00")),  # at its mark
         ("TCS", "BUY", 4, Decimal("3000.00")),  # unmarked: at its average price
     ]
-    assert all(s.reason == "end of day by trader_paper" for s in signals)
+    assert all(s.reason == "end of day (by trader_paper)" for s in signals)
     assert _message_count(topics.broker_topic("zerodha", topics.SIGNALS_RAW)) == 0
     action = ControlAction.objects.get(action="flatten")
     assert (action.user, action.broker, action.detail) == (

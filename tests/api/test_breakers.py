@@ -1,0 +1,214 @@
+"""Circuit breakers, the breaker's kill switch and who may release it, and the global kill switch."""
+
+from __future__ import annotations
+
+import io
+import logging
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+
+from alphapanda import envelope, events, infra, kafka, topics
+from alphapanda.models import ControlAction
+from portfolio import read_model
+from riskcheck import breakers_service
+from riskcheck.breakers_service import breakers_check
+from riskcheck.controls import global_kill_switch_set
+from riskcheck.models import BreakerTrip, KillSwitch, RiskLimits, SignalDecision, TradingDay
+from riskcheck.services import signal_validate
+from tests.api.conftest import RELIANCE, ZED_TOKEN
+from tests.api.test_endpoints import _read
+from tests.support import builders
+
+API = "/api/v1/"
+NOW = datetime(2026, 1, 5, 5, 0, tzinfo=UTC)  # 10:30 IST
+
+
+@pytest.fixture(autouse=True)
+def fresh_limits():
+    breakers_service.clear_caches()
+    yield
+    breakers_service.clear_caches()
+
+
+def _equity(broker: str = "paper") -> int:
+    return read_model.snapshot(broker)["summary"].equity
+
+
+def _trip_paper(*, square_off: bool = False) -> BreakerTrip | None:
+    """Paper's day starts at its seeded equity; RELIANCE (10 long) then falls ₹510: a ₹5,100 loss."""
+    RiskLimits.objects.filter(broker="paper").update(
+        max_daily_loss=Decimal("5000"), square_off_on_trip=square_off
+    )
+    assert breakers_check(broker="paper", now=NOW) is None
+    read_model.marks_set("paper", {RELIANCE: Decimal("900.00")})
+    return breakers_check(broker="paper", now=NOW)
+
+
+def _validate(broker: str, side: events.Side, quantity: int, *, token: int = RELIANCE, price: str = "900.00"):
+    signal = builders.signal(strategy="sma-both", token=token, side=side, quantity=quantity,
+                             reference_price=Decimal(price))  # fmt: skip
+    env = builders.envelope_for(envelope.SIGNAL, signal, broker=broker)
+    signal_validate(broker=broker, message=envelope.Message(envelope=env, payload=signal), now=NOW)
+    return SignalDecision.objects.get(broker=broker, signal_id=env.id)
+
+
+def test_a_trip_engages_the_kill_switch_records_it_and_alerts(ledger, caplog):
+    start = _equity()
+    with caplog.at_level(logging.ERROR, logger="riskcheck.breakers"):
+        trip = _trip_paper()
+
+    assert trip is not None
+    assert (trip.broker, trip.kind, trip.equity, trip.released_at) == (
+        "paper",
+        "daily_loss",
+        start - 510_000,
+        None,
+    )
+    assert "day loss of ₹5100.00" in trip.cause and "daily loss limit of ₹5000.00" in trip.cause
+    switch = KillSwitch.objects.get(broker="paper")
+    assert switch.engaged and switch.reason == f"circuit breaker: {trip.cause}"
+    action = ControlAction.objects.get(action="breaker_trip")
+    assert (action.user, action.broker, action.target, action.detail) == (
+        None,
+        "paper",
+        "daily_loss",
+        trip.cause,
+    )
+    assert ControlAction.objects.filter(action="kill_switch_on", broker="paper", user=None).count() == 1
+    assert any(
+        r.message.startswith("ALERT circuit breaker daily_loss tripped on paper") for r in caplog.records
+    )
+
+
+def test_a_tripped_broker_refuses_entries_and_passes_exits(ledger):
+    _trip_paper()
+
+    entry = _validate("paper", events.Side.BUY, 1)
+    exit_ = _validate("paper", events.Side.SELL, 10)
+
+    assert (entry.outcome, entry.rule) == (SignalDecision.REJECTED, "entries_blocked")
+    assert "circuit breaker: day loss of ₹5100.00" in entry.reason
+    assert exit_.outcome == SignalDecision.VALIDATED
+
+
+def test_a_second_check_does_not_trip_twice(ledger):
+    assert _trip_paper() is not None
+
+    assert breakers_check(broker="paper", now=NOW) is None
+    assert BreakerTrip.objects.count() == 1
+    assert ControlAction.objects.filter(action="breaker_trip").count() == 1
+
+
+def test_the_peak_is_tracked_and_drawdown_trips_from_it(ledger):
+    RiskLimits.objects.filter(broker="paper").update(max_drawdown=Decimal("3000"))
+    start = _equity()
+    breakers_check(broker="paper", now=NOW)
+    read_model.marks_set("paper", {RELIANCE: Decimal("1710.00")})  # up ₹3,000
+    assert breakers_check(broker="paper", now=NOW) is None
+    assert TradingDay.objects.get(broker="paper").peak_equity == start + 300_000
+
+    read_model.marks_set("paper", {RELIANCE: Decimal("1410.00")})  # back to the start: ₹3,000 off the peak
+    trip = breakers_check(broker="paper", now=NOW)
+
+    assert trip is not None and trip.kind == "drawdown"
+    assert TradingDay.objects.get(broker="paper").peak_equity == start + 300_000
+
+
+def test_only_an_admin_releases_a_tripped_kill_switch(clients, users, ledger):
+    trip = _trip_paper()
+    url = API + "brokers/paper/kill-switch/"
+
+    refused = clients["trader_paper"].post(url, {"engaged": False, "reason": "looks fine"}, format="json")
+    engaged = clients["trader_paper"].post(url, {"engaged": True, "reason": "still halted"}, format="json")
+
+    assert refused.status_code == 403
+    assert refused.json() == {
+        "detail": "A circuit breaker tripped on paper; only an admin may release its kill switch."
+    }
+    assert engaged.status_code == 200  # engaging stays a trader's control
+    trip.refresh_from_db()
+    assert trip.released_at is None
+
+    released = clients["admin"].post(url, {"engaged": False, "reason": "reviewed"}, format="json")
+
+    assert released.status_code == 200 and released.json()["engaged"] is False
+    trip.refresh_from_db()
+    assert trip.released_at is not None and trip.released_by == users["admin"]
+    action = ControlAction.objects.filter(action="kill_switch_off").get()
+    assert (action.user, action.detail) == (users["admin"], "reviewed (released 1 circuit breaker trip)")
+    # with the trip released, the kill switch is an ordinary trader's control again
+    clients["trader_paper"].post(url, {"engaged": True, "reason": "x"}, format="json")
+    assert clients["trader_paper"].post(url, {"engaged": False}, format="json").status_code == 200
+
+
+def test_the_global_kill_switch_blocks_entries_on_every_broker(users, ledger):
+    KillSwitch.objects.filter(broker="zerodha").update(engaged=False)
+    global_kill_switch_set(engaged=True, reason="exchange outage", user=users["admin"])
+
+    paper = _validate("paper", events.Side.BUY, 1, price="1410.00")
+    zerodha = _validate("zerodha", events.Side.BUY, 1, token=ZED_TOKEN, price="98765.40")
+    paper_exit = _validate("paper", events.Side.SELL, 10, price="1410.00")
+
+    for decision in (paper, zerodha):
+        assert (decision.outcome, decision.rule) == (SignalDecision.REJECTED, "entries_blocked")
+        assert decision.reason.startswith("global kill switch engaged: exchange outage")
+    assert paper_exit.outcome == SignalDecision.VALIDATED
+    actions = ControlAction.objects.filter(action="global_kill_switch_on")
+    assert sorted(actions.values_list("broker", flat=True)) == ["paper", "zerodha"]
+    assert {a.user for a in actions} == {users["admin"]}
+
+    global_kill_switch_set(engaged=False, reason="over", user=users["admin"])
+    assert _validate("paper", events.Side.BUY, 1, price="1410.00").outcome == SignalDecision.VALIDATED
+
+
+@pytest.mark.parametrize(
+    ("role", "status"), [("trader_paper", 403), ("viewer_paper", 403), ("anonymous", 401)]
+)
+def test_the_global_kill_switch_api_is_for_admins_only(clients, ledger, role, status):
+    assert clients[role].get(API + "kill-switch/").status_code == status
+    assert clients[role].post(API + "kill-switch/", {"engaged": True}, format="json").status_code == status
+    assert not ControlAction.objects.exists()
+
+
+def test_an_admin_engages_and_releases_the_global_kill_switch(clients, users, ledger):
+    assert clients["admin"].get(API + "kill-switch/").json() == {
+        "engaged": False,
+        "reason": "",
+        "changed_at": None,
+    }
+
+    response = clients["admin"].post(API + "kill-switch/", {"engaged": True, "reason": "halt"}, format="json")
+
+    assert response.status_code == 200
+    body = clients["admin"].get(API + "kill-switch/").json()
+    assert (body["engaged"], body["reason"]) == (True, "halt") and body["changed_at"]
+    assert ControlAction.objects.filter(action="global_kill_switch_on", user=users["admin"]).count() == 2
+    assert (
+        clients["admin"].post(API + "kill-switch/", {"engaged": False}, format="json").json()["engaged"]
+        is False
+    )
+    assert ControlAction.objects.filter(action="global_kill_switch_off").count() == 2
+
+
+@pytest.fixture
+def tansu(tmp_path, settings):
+    service = infra.start_tansu(tmp_path)
+    settings.KAFKA_BOOTSTRAP = service.url
+    call_command("create_topics", stdout=io.StringIO())
+    yield service.url
+    kafka.close_producer(timeout=1)
+    service.stop()
+
+
+def test_square_off_on_trip_publishes_closing_signals(ledger, tansu):
+    trip = _trip_paper(square_off=True)
+
+    signals = [m.payload for m in _read(topics.broker_topic("paper", topics.SIGNALS_RAW), 1)]
+    assert [(s.symbol, s.side.value, s.quantity, s.reference_price) for s in signals] == [
+        ("RELIANCE", "SELL", 10, Decimal("900.00"))
+    ]
+    assert signals[0].reason.startswith(f"circuit breaker: {trip.cause}")
+    assert ControlAction.objects.get(action="flatten").detail.startswith("1 closing orders: circuit breaker")
