@@ -10,6 +10,7 @@ import math
 import os
 import secrets
 from dataclasses import dataclass, field
+from datetime import time
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit
 
@@ -51,6 +52,7 @@ class Config:
     bridge_queue_timeout_s: float
     bridge_max_batch: int
     static_root: str
+    paper_mis_square_off: time | None  # None: off
     kite: KiteConfig
 
 
@@ -106,6 +108,16 @@ def _number(name: str, default: str, kind: type, *, minimum: float) -> float | i
     if not math.isfinite(value) or value < minimum:
         raise ConfigError(f"{name}={raw!r} must be a finite number of at least {minimum}")
     return value
+
+
+def _clock(name: str, default: str) -> time | None:
+    raw = _raw(name, default).strip()
+    if raw.lower() == "off":
+        return None
+    try:
+        return time.fromisoformat(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name}={raw!r} is not a time of day (HH:MM, IST) or off") from exc
 
 
 def _bool(name: str, default: bool) -> bool:
@@ -176,5 +188,6 @@ def load() -> Config:
         bridge_queue_timeout_s=float(_number("BRIDGE_QUEUE_TIMEOUT_S", "300", float, minimum=1)),
         bridge_max_batch=int(_number("BRIDGE_MAX_BATCH", "500", int, minimum=1)),
         static_root=_raw("STATIC_ROOT", "").strip(),
+        paper_mis_square_off=_clock("PAPER_MIS_SQUARE_OFF", "15:20"),
         kite=_kite(brokers),
     )

@@ -27,6 +27,7 @@ class Position(models.Model):
     strategy = models.CharField(max_length=64)
     instrument_token = models.BigIntegerField()
     symbol = models.CharField(max_length=64)
+    product = models.CharField(max_length=8, default="MIS", help_text="the product of its latest fill")
     quantity = models.BigIntegerField(default=0)
     cost = models.BigIntegerField(default=0, help_text="signed cost basis of the open quantity, paise")
     realized = models.BigIntegerField(default=0, help_text="paise, before charges")

@@ -94,6 +94,7 @@ def fill_apply(*, broker: str, message: envelope.Message) -> list[Outgoing]:
             )
             for name, value in asdict(position).items():
                 setattr(row, name, value)
+            row.product = fill.product.value
             row.save()
             account.cash += fill_cash_flow(
                 side=fill.side, quantity=fill.quantity, price=price, charges=charges
@@ -115,6 +116,7 @@ def rebuild(*, broker: str, fills: Iterable[events.Fill]) -> tuple[int, int]:
         unique.setdefault(fill.fill_id, fill)
     positions, cash_delta = replay(unique.values())
     symbols = {(f.strategy, f.instrument_token): f.symbol for f in unique.values()}
+    products = {(f.strategy, f.instrument_token): f.product.value for f in unique.values()}
     with transaction.atomic():
         account = account_ensure(broker=broker)
         account = Account.objects.select_for_update().get(pk=account.pk)
@@ -127,7 +129,14 @@ def rebuild(*, broker: str, fills: Iterable[events.Fill]) -> tuple[int, int]:
             for f in unique.values()
         )
         rows = PositionRow.objects.bulk_create(
-            PositionRow(broker=broker, strategy=s, instrument_token=t, symbol=symbols[(s, t)], **asdict(p))
+            PositionRow(
+                broker=broker,
+                strategy=s,
+                instrument_token=t,
+                symbol=symbols[(s, t)],
+                product=products[(s, t)],
+                **asdict(p),
+            )
             for (s, t), p in positions.items()
         )
         account.cash = account.starting_cash + cash_delta

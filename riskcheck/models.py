@@ -62,6 +62,7 @@ class TradingDay(models.Model):
     day = models.DateField()
     start_equity = models.BigIntegerField(help_text="paise")
     peak_equity = models.BigIntegerField(null=True, blank=True, help_text="paise: the day's highest equity")
+    squared_off_at = models.DateTimeField(null=True, blank=True, help_text="paper's MIS auto square-off ran")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["broker", "day"], name="trading_day_broker_day")]

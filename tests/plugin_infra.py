@@ -37,6 +37,8 @@ def _configure() -> None:
             os.environ["REDIS_URL"] = service.url
     os.environ.setdefault("ACTIVE_BROKERS", "paper")
     os.environ.setdefault("LOG_LEVEL", "warning")
+    # Tests run at any hour with real-time ticks; the square-off has its own test at a set time.
+    os.environ.setdefault("PAPER_MIS_SQUARE_OFF", "off")
 
 
 _configure()

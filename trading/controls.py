@@ -36,15 +36,17 @@ def strategy_resume(*, strategy: Strategy, broker: str, user) -> Strategy:
     return strategy
 
 
-def positions_flatten(*, broker: str, user, reason: str = "flatten") -> int:
-    """A MARKET order closing every open position of the broker, through risk (exits always pass).
-
-    Returns how many closing signals were sent.
+def positions_flatten(*, broker: str, user, reason: str = "flatten", products: set[str] | None = None) -> int:
+    """A MARKET order closing every open position of the broker (of `products`, if given), through risk
+    (exits always pass). Returns how many closing signals were sent.
     """
     marks = read_model.snapshot(broker)["marks"]
     producer = kafka.producer()
     sent = 0
-    for position in Position.objects.filter(broker=broker).exclude(quantity=0):
+    positions = Position.objects.filter(broker=broker).exclude(quantity=0)
+    if products is not None:
+        positions = positions.filter(product__in=products)
+    for position in positions:
         mark = marks.get(position.instrument_token)
         price = from_paise(mark) if mark is not None else _average(position)
         signal = events.Signal(
@@ -54,6 +56,7 @@ def positions_flatten(*, broker: str, user, reason: str = "flatten") -> int:
             exchange=_exchange(position.instrument_token),
             side=events.Side.SELL if position.quantity > 0 else events.Side.BUY,
             quantity=abs(position.quantity),
+            product=events.Product(position.product),
             reference_price=price,
             reason=f"{reason} (by {user or 'the system'})",
             ts=envelope.now_ns(),

@@ -22,6 +22,7 @@ from trading import ledger, selectors
 from trading.kite import orders as zerodha_orders
 from trading.matching import RestingOrder
 from trading.models import Fill, Order
+from trading.square_off import mis_square_off
 from trading.traders import paper
 from trading.traders.zerodha import tag_for
 
@@ -136,6 +137,7 @@ def ticks_process(*, broker: str, messages: list[envelope.Message], now: datetim
     breakers_check(broker=broker, now=now)
     if broker != "paper":
         return []
+    mis_square_off(broker=broker, latest_tick_ns=max(t.ts for _, t in ticks), now=now)
     tick_ids = [tick_id for tick_id, _ in ticks]
     done = Fill.objects.filter(broker=broker, source_event_id__in=tick_ids).select_related("order")
     outputs = ledger.fill_outputs(broker, done.order_by("id"))  # replay of ticks already matched

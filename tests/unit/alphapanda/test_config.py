@@ -32,6 +32,7 @@ VARIABLES = (
     "KITE_MARKET_PROTECTION",
     "KITE_TIMEOUT_S",
     "KITE_DAILY_ORDER_CAP",
+    "PAPER_MIS_SQUARE_OFF",
 )
 
 
@@ -330,3 +331,12 @@ def test_load_when_timeout_is_nan_then_config_error(monkeypatch: pytest.MonkeyPa
 def test_load_when_redis_unix_socket_url_then_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("REDIS_URL", "unix:///tmp/redis.sock?db=0")
     assert config.load().redis_url == "unix:///tmp/redis.sock?db=0"
+
+
+def test_load_when_square_off_time_set_or_off_then_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import time
+
+    assert config.load().paper_mis_square_off == time(15, 20)
+    monkeypatch.setenv("PAPER_MIS_SQUARE_OFF", "off")
+    assert config.load().paper_mis_square_off is None
+    assert "PAPER_MIS_SQUARE_OFF" in load_error(monkeypatch, "PAPER_MIS_SQUARE_OFF", "25:99")

@@ -1,0 +1,54 @@
+"""Paper's MIS auto square-off: at the first tick past 15:20 IST, once a day, MIS positions close."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import replace
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+import msgspec
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from alphapanda import envelope, topics
+from alphapanda.log_reader import read_values
+from portfolio.models import Position
+from riskcheck.models import TradingDay
+from tests.support import builders
+from trading.services import ticks_process
+
+pytestmark = pytest.mark.integration
+IST = ZoneInfo("Asia/Kolkata")
+
+
+def _tick_at(hh: int, mm: int):
+    today = datetime.now(IST).date()
+    ts = int(datetime.combine(today, time(hh, mm), IST).timestamp() * 1e9)
+    tick = msgspec.structs.replace(builders.tick(), ts=ts)
+    value = builders.encoded(envelope.TICK, tick, broker=None)
+    return envelope.decode(topics.MARKET_TICKS, value)
+
+
+def test_mis_positions_close_once_after_the_cut_off_and_delivery_positions_stay(
+    settings, instruments, redis_client, kafka_bootstrap
+):
+    settings.CONFIG = replace(settings.CONFIG, paper_mis_square_off=time(15, 20))
+    call_command("create_topics", stdout=io.StringIO())
+    Position.objects.create(broker="paper", strategy="intraday", instrument_token=738561, symbol="RELIANCE",
+                            product="MIS", quantity=7, cost=7 * 140000)  # fmt: skip
+    Position.objects.create(broker="paper", strategy="swing", instrument_token=408065, symbol="INFY",
+                            product="CNC", quantity=3, cost=3 * 150000)  # fmt: skip
+
+    ticks_process(broker="paper", messages=[_tick_at(15, 19)], now=timezone.now())
+    assert not list(read_values("paper.signals.raw")), "before the cut-off nothing happens"
+
+    ticks_process(broker="paper", messages=[_tick_at(15, 21)], now=timezone.now())
+    ticks_process(broker="paper", messages=[_tick_at(15, 25)], now=timezone.now())
+    closing = [envelope.decode("paper.signals.raw", v).payload for v in read_values("paper.signals.raw")]
+    assert [(s.strategy, s.side.value, s.quantity, s.product.value) for s in closing] == [
+        ("intraday", "SELL", 7, "MIS")
+    ], "the MIS position only, and only once"
+    assert "MIS auto square-off at 15:20 IST" in closing[0].reason
+    assert TradingDay.objects.get(broker="paper").squared_off_at is not None
