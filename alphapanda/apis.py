@@ -8,7 +8,7 @@ broker the user may not see is a 404 everywhere; see `alphapanda.permissions`.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -166,6 +166,14 @@ def filtered_brokers(request: Request, filters: dict) -> tuple[str, ...]:
     return brokers_in_scope(user=request.user, broker=filters.pop("broker", None))
 
 
+def broker_page(view: APIView, request: Request, select: Callable[..., Sequence]) -> Response:
+    """The shape of every list spanning brokers: validated filters (the broker one resolved to the
+    brokers in scope), one selector call, one page of the view's OutputSerializer."""
+    filters = query_filters(request, view.FilterSerializer)
+    items = select(brokers=filtered_brokers(request, filters), filters=filters)
+    return paginated_response(items=items, serializer_class=view.OutputSerializer, request=request, view=view)
+
+
 @csrf_exempt  # it answers every method the same way, and changes nothing
 def not_found(request: HttpRequest, *args, **kwargs) -> JsonResponse:
     """Any other path under /api/v1/: a JSON 404, like every other API error."""
@@ -260,8 +268,6 @@ class BrokerListApi(APIView):
         responses={200: OutputSerializer(many=True), **errors(400, 401, 404)},
     )
     def get(self, request: Request) -> Response:
-        filters = query_filters(request, self.FilterSerializer)
-        items = broker_status_list(user=request.user, brokers=filtered_brokers(request, filters))
-        return paginated_response(
-            items=items, serializer_class=self.OutputSerializer, request=request, view=self
+        return broker_page(
+            self, request, lambda brokers, filters: broker_status_list(user=request.user, brokers=brokers)
         )

@@ -13,8 +13,8 @@ from alphapanda.apis import (
     BrokerFilterSerializer,
     LimitOffset,
     broker_choice,
+    broker_page,
     errors,
-    filtered_brokers,
     paginated_response,
     query_filters,
 )
@@ -64,10 +64,8 @@ class PortfolioListApi(APIView):
         responses={200: OutputSerializer(many=True), **errors(400, 401, 404)},
     )
     def get(self, request: Request) -> Response:
-        filters = query_filters(request, self.FilterSerializer)
-        items = selectors.portfolio_summary_list(brokers=filtered_brokers(request, filters))
-        return paginated_response(
-            items=items, serializer_class=self.OutputSerializer, request=request, view=self
+        return broker_page(
+            self, request, lambda brokers, filters: selectors.portfolio_summary_list(brokers=brokers)
         )
 
 
@@ -125,11 +123,7 @@ class PositionListApi(APIView):
         responses={200: OutputSerializer(many=True), **errors(400, 401, 404)},
     )
     def get(self, request: Request) -> Response:
-        filters = query_filters(request, self.FilterSerializer)
-        items = selectors.position_list(brokers=filtered_brokers(request, filters), filters=filters)
-        return paginated_response(
-            items=items, serializer_class=self.OutputSerializer, request=request, view=self
-        )
+        return broker_page(self, request, selectors.position_list)
 
 
 # -- the P&L curve ---------------------------------------------------------------------------------

@@ -154,14 +154,14 @@ def rebuild(*, broker: str, fills: Iterable[events.Fill]) -> tuple[int, int]:
 PNL_EVERY_S = 5
 
 
-def pnl_record(*, broker: str, now) -> int:
+def pnl_record(*, broker: str, now, snap: dict | None = None) -> int:
     """A point of the broker's and each strategy's P&L curve, at most every PNL_EVERY_S seconds.
 
     A strategy's point carries its net P&L (realized + unrealized - charges) as its equity.
     """
     if not read_model.pnl_due(broker, every_s=PNL_EVERY_S):
         return 0
-    snap = read_model.snapshot(broker)
+    snap = snap or read_model.snapshot(broker)
     total = snap["summary"]
     points = [PnlPoint(broker=broker, strategy="", at=now, equity=total.equity, realized=total.realized,
                        unrealized=total.unrealized, charges=total.charges)]  # fmt: skip

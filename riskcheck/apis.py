@@ -18,11 +18,9 @@ from alphapanda.apis import (
     BrokerFilterSerializer,
     LimitOffset,
     broker_choice,
+    broker_page,
     choice,
     errors,
-    filtered_brokers,
-    paginated_response,
-    query_filters,
 )
 from alphapanda.events import Product
 from alphapanda.permissions import broker_admin, broker_trader, broker_visible
@@ -75,11 +73,7 @@ class SignalListApi(APIView):
         responses={200: OutputSerializer(many=True), **errors(400, 401, 404)},
     )
     def get(self, request: Request) -> Response:
-        filters = query_filters(request, self.FilterSerializer)
-        decisions = selectors.decision_list(brokers=filtered_brokers(request, filters), filters=filters)
-        return paginated_response(
-            items=decisions, serializer_class=self.OutputSerializer, request=request, view=self
-        )
+        return broker_page(self, request, selectors.decision_list)
 
 
 # -- the kill switch -------------------------------------------------------------------------------
@@ -265,8 +259,6 @@ class RiskLimitsListApi(APIView):
         responses={200: OutputSerializer(many=True), **errors(400, 401, 404)},
     )
     def get(self, request: Request) -> Response:
-        filters = query_filters(request, self.FilterSerializer)
-        items = selectors.risk_limits_list(brokers=filtered_brokers(request, filters))
-        return paginated_response(
-            items=items, serializer_class=self.OutputSerializer, request=request, view=self
+        return broker_page(
+            self, request, lambda brokers, filters: selectors.risk_limits_list(brokers=brokers)
         )

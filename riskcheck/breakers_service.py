@@ -4,9 +4,7 @@ the day's loss or the drawdown from the peak reaches its limit, and optionally s
 from __future__ import annotations
 
 import logging
-import time
 from datetime import datetime
-from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import F, Value
@@ -16,29 +14,11 @@ from alphapanda.audit import control_record
 from portfolio import read_model
 from riskcheck import breakers
 from riskcheck.controls import kill_switch_set
-from riskcheck.models import BreakerTrip, KillSwitch, RiskLimits, TradingDay
-from riskcheck.selectors import IST
+from riskcheck.models import BreakerTrip, KillSwitch, TradingDay
+from riskcheck.selectors import IST, limits_get, trading_day_get
 from trading.controls import positions_flatten
 
 log = logging.getLogger("riskcheck.breakers")
-
-_LIMITS_TTL = 5.0
-_limits_cache: dict[str, tuple[float, tuple[Decimal, Decimal, bool]]] = {}
-
-
-def clear_caches() -> None:
-    _limits_cache.clear()
-
-
-def _limits(broker: str) -> tuple[Decimal, Decimal, bool]:
-    """(max daily loss, max drawdown, square off on trip), re-read every few seconds."""
-    cached = _limits_cache.get(broker)
-    if cached and time.monotonic() - cached[0] < _LIMITS_TTL:
-        return cached[1]
-    row, _ = RiskLimits.objects.get_or_create(broker=broker)
-    limits = (row.max_daily_loss, row.max_drawdown, row.square_off_on_trip)
-    _limits_cache[broker] = (time.monotonic(), limits)
-    return limits
 
 
 def breakers_check(*, broker: str, now: datetime, snap: dict | None = None) -> BreakerTrip | None:
@@ -48,26 +28,24 @@ def breakers_check(*, broker: str, now: datetime, snap: dict | None = None) -> B
     (plus an update when the equity makes a new peak); the limits are cached.
     """
     equity = (snap or read_model.snapshot(broker))["summary"].equity
-    day, _ = TradingDay.objects.get_or_create(
-        broker=broker, day=now.astimezone(IST).date(), defaults={"start_equity": equity}
-    )
+    day = trading_day_get(broker=broker, day=now.astimezone(IST).date(), equity=equity)
     peak = max(day.peak_equity if day.peak_equity is not None else day.start_equity, day.start_equity)
     if equity > peak or day.peak_equity is None:
         TradingDay.objects.filter(pk=day.pk).update(
             peak_equity=Greatest(Coalesce(F("peak_equity"), Value(equity)), Value(equity))
         )
         peak = max(peak, equity)
-    max_daily_loss, max_drawdown, square_off = _limits(broker)
+    limits = limits_get(broker=broker)
     trip = breakers.evaluate(
         equity=equity,
         start_equity=day.start_equity,
         peak_equity=peak,
-        max_daily_loss=max_daily_loss,
-        max_drawdown=max_drawdown,
+        max_daily_loss=limits.max_daily_loss,
+        max_drawdown=limits.max_drawdown,
     )
     if trip is None:
         return None
-    return _trip(broker=broker, trip=trip, equity=equity, now=now, square_off=square_off)
+    return _trip(broker=broker, trip=trip, equity=equity, now=now, square_off=limits.square_off_on_trip)
 
 
 def _trip(

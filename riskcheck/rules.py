@@ -51,6 +51,8 @@ class Limits:
     allowed_products: frozenset[str]  # empty: every product
     allowed_instruments: frozenset[int]  # empty: every instrument
     max_daily_loss: Decimal  # a positive amount: the loss at which only exits are allowed
+    max_drawdown: Decimal = Decimal("100000")  # from the day's peak equity: the circuit breaker trips
+    square_off_on_trip: bool = False
 
     def __post_init__(self) -> None:
         """Refuse a nonsensical limit at startup rather than misjudge every signal afterwards."""

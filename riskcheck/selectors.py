@@ -48,9 +48,17 @@ def limits_get(*, broker: str) -> Limits:
         allowed_products=frozenset(row.allowed_products),
         allowed_instruments=frozenset(int(t) for t in row.allowed_instruments),
         max_daily_loss=row.max_daily_loss,
+        max_drawdown=row.max_drawdown,
+        square_off_on_trip=row.square_off_on_trip,
     )
     _limits_cache[broker] = (time.monotonic(), limits)
     return limits
+
+
+def trading_day_get(*, broker: str, day, equity: int) -> TradingDay:
+    """Today's row for the broker, opened at `equity` (paise) by whichever step sees the day first."""
+    row, _ = TradingDay.objects.get_or_create(broker=broker, day=day, defaults={"start_equity": equity})
+    return row
 
 
 def entries_blocked(*, broker: str, strategy: str) -> str | None:
@@ -78,9 +86,7 @@ def exposure_get(*, broker: str, strategy: str, instrument_token: int, now: date
     read_model_ensure(broker=broker)
     snap = read_model.snapshot(broker)
     equity = snap["summary"].equity
-    day, _ = TradingDay.objects.get_or_create(
-        broker=broker, day=now.astimezone(IST).date(), defaults={"start_equity": equity}
-    )
+    day = trading_day_get(broker=broker, day=now.astimezone(IST).date(), equity=equity)
     mark = snap["marks"].get(instrument_token)
     return Exposure(
         position=by_token.get(instrument_token, 0),

@@ -18,6 +18,7 @@ from alphapanda.apis import (
     BrokerFilterSerializer,
     LimitOffset,
     broker_choice,
+    broker_page,
     choice,
     errors,
     filtered_brokers,
@@ -105,11 +106,7 @@ class OrderListApi(APIView):
         responses={200: OutputSerializer(many=True), **errors(400, 401, 404)},
     )
     def get(self, request: Request) -> Response:
-        filters = query_filters(request, self.FilterSerializer)
-        orders = selectors.order_list(brokers=filtered_brokers(request, filters), filters=filters)
-        return paginated_response(
-            items=orders, serializer_class=self.OutputSerializer, request=request, view=self
-        )
+        return broker_page(self, request, selectors.order_list)
 
 
 # -- fills -----------------------------------------------------------------------------------------
@@ -162,11 +159,7 @@ class FillListApi(APIView):
         responses={200: OutputSerializer(many=True), **errors(400, 401, 404)},
     )
     def get(self, request: Request) -> Response:
-        filters = query_filters(request, self.FilterSerializer)
-        fills = selectors.fill_list(brokers=filtered_brokers(request, filters), filters=filters)
-        return paginated_response(
-            items=fills, serializer_class=self.OutputSerializer, request=request, view=self
-        )
+        return broker_page(self, request, selectors.fill_list)
 
 
 # -- strategies ------------------------------------------------------------------------------------

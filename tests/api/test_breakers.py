@@ -13,7 +13,7 @@ from django.core.management import call_command
 from alphapanda import envelope, events, infra, kafka, topics
 from alphapanda.models import ControlAction
 from portfolio import read_model
-from riskcheck import breakers_service
+from riskcheck import selectors as risk_selectors
 from riskcheck.breakers_service import breakers_check
 from riskcheck.controls import global_kill_switch_set
 from riskcheck.models import BreakerTrip, KillSwitch, RiskLimits, SignalDecision, TradingDay
@@ -28,9 +28,9 @@ NOW = datetime(2026, 1, 5, 5, 0, tzinfo=UTC)  # 10:30 IST
 
 @pytest.fixture(autouse=True)
 def fresh_limits():
-    breakers_service.clear_caches()
+    risk_selectors.clear_caches()
     yield
-    breakers_service.clear_caches()
+    risk_selectors.clear_caches()
 
 
 def _equity(broker: str = "paper") -> int:
