@@ -2,7 +2,9 @@
 
 Each handler is idempotent and returns the events it caused; they are produced (again, on a
 redelivery: same derived ids, so readers de-duplicate) and flushed before completion is reported.
-Bad input goes to the DLQ with the reason; any other error fails the batch, which the bridge resends.
+Bad input goes to the DLQ with the reason. An infrastructure error (a dropped database connection,
+Redis or Kafka unreachable) retries the batch with backoff; any other error fails the batch, which
+the bridge sends again after its run timeout.
 """
 
 from __future__ import annotations
@@ -11,7 +13,10 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import redis
 from celery import shared_task
+from confluent_kafka import KafkaException
+from django import db
 
 from alphapanda import bridge, dlq, envelope, kafka, redis_conn, topics
 from alphapanda.errors import BadInput
@@ -25,6 +30,15 @@ class Outgoing:
     key: bytes | None
     envelope: envelope.Envelope
 
+
+# Errors that say the infrastructure, not the message, is at fault: worth trying the batch again soon.
+TRANSIENT = (
+    db.OperationalError,
+    db.InterfaceError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    KafkaException,
+)
 
 Handler = Callable[[envelope.Message], list[Outgoing]]
 BatchHandler = Callable[[list[envelope.Message]], list[Outgoing]]
@@ -93,18 +107,24 @@ def batch_task(
     Keyword-only with `**kwargs`, so a rolling deploy that adds an argument does not break it.
     """
 
-    @shared_task(name=name)
-    def task(*, broker: str, topic: str, partition: int, batch_id: str, records: list, **kwargs) -> int:
-        return run_batch(
-            broker=broker,
-            topic=topic,
-            partition=partition,
-            batch_id=batch_id,
-            records=records,
-            stage=stage,
-            handle=(lambda m: handle(broker, m)) if handle else None,
-            handle_all=(lambda ms: handle_all(broker, ms)) if handle_all else None,
-            after=(lambda: after(broker)) if after else None,
-        )
+    @shared_task(name=name, bind=True, max_retries=8)
+    def task(self, *, broker: str, topic: str, partition: int, batch_id: str, records: list, **kwargs) -> int:
+        try:
+            return run_batch(
+                broker=broker,
+                topic=topic,
+                partition=partition,
+                batch_id=batch_id,
+                records=records,
+                stage=stage,
+                handle=(lambda m: handle(broker, m)) if handle else None,
+                handle_all=(lambda ms: handle_all(broker, ms)) if handle_all else None,
+                after=(lambda: after(broker)) if after else None,
+            )
+        except TRANSIENT as exc:
+            db.close_old_connections()  # a connection the server dropped is replaced on the next use
+            delay = min(5.0, 0.25 * 2**self.request.retries)
+            log.warning("%s batch %s: %s; trying again in %.2fs", stage, batch_id, exc, delay)
+            raise self.retry(exc=exc, countdown=delay) from exc
 
     return task

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import redis
 from celery import Celery
 from confluent_kafka import Consumer, Producer, TopicPartition
+from kombu.exceptions import OperationalError as QueueUnavailable
 
 from alphapanda import dlq, envelope, kafka, topics
 from alphapanda.inflight import Batch, InFlight, Record
@@ -30,6 +31,9 @@ TASKS: dict[str, str] = {
 }
 POLL_BATCH = 1000
 PAUSE_ABOVE = 5000  # buffered messages per partition before it is paused
+REDIS_CHECK_EVERY_S = 1.0
+# Redis (the task queue and the completion stream) down or unreachable: wait and resend, never exit.
+REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, QueueUnavailable)
 
 
 def done_stream(broker: str) -> str:
@@ -85,6 +89,12 @@ class Bridge:
         self._reported = time.monotonic()
         self._paused: set[tuple[str, int]] = set()
         self._stream_ids = {done_stream(b): self._stream_tail(done_stream(b)) for b in brokers}
+        self._redis_run_id = self._run_id()
+        self._redis_checked = time.monotonic()
+        self._redis_lost = False
+
+    def _run_id(self) -> str:
+        return str(self.redis.info("server").get("run_id", ""))
 
     def _stream_tail(self, stream: str) -> str:
         last = self.redis.xrevrange(stream, count=1)
@@ -107,9 +117,18 @@ class Bridge:
         first = self.consumer.poll(wait)
         if first is not None:
             self._take([first, *self.consumer.consume(POLL_BATCH - 1, 0)])
-        self._collect_completions()
-        self._dispatch()
-        self._resend_expired()
+        try:
+            self._watch_redis()
+            self._collect_completions()
+            self._dispatch()
+            self._resend_expired()
+        except REDIS_DOWN as exc:
+            if not self._redis_lost:
+                log.warning(
+                    "Redis unavailable (%s); in-flight batches will be sent again when it is back", exc
+                )
+            self._redis_lost = True
+            self.stop_event.wait(0.5)
         if time.monotonic() - self._reported >= self.report_every_s:
             self._reported = time.monotonic()
             self.report()
@@ -226,6 +245,30 @@ class Bridge:
             offsets=[TopicPartition(batch.topic, batch.partition, batch.next_offset)], asynchronous=True
         )
         self.stats.committed += len(batch.records)
+
+    def _watch_redis(self) -> None:
+        """A Redis that restarted empty (new run id) or was unreachable may have lost queued tasks:
+        send every unfinished batch again at once rather than after the queue timeout."""
+        now = time.monotonic()
+        if not self._redis_lost and now - self._redis_checked < REDIS_CHECK_EVERY_S:
+            return
+        self._redis_checked = now
+        run_id = self._run_id()
+        if run_id == self._redis_run_id and not self._redis_lost:
+            return
+        restarted = run_id != self._redis_run_id
+        self._redis_run_id, self._redis_lost = run_id, False
+        if restarted:
+            self._stream_ids = {stream: "0-0" for stream in self._stream_ids}
+        again = self.inflight.resend_all(now)
+        log.warning(
+            "Redis %s: sending %d unfinished batches again",
+            "restarted" if restarted else "is back",
+            len(again),
+        )
+        for batch, brokers in again:
+            self._send(batch, sorted(brokers))
+            self.stats.resent += 1
 
     def _resend_expired(self) -> None:
         now = time.monotonic()

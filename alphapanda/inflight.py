@@ -133,6 +133,11 @@ class InFlight:
         self._batches[batch.batch_id] = batch
         return batch
 
+    def resend_all(self, now: float) -> list[tuple[Batch, set[str]]]:
+        """Every unfinished batch, re-identified, with the brokers still owing it: for when the task
+        queue itself may have lost them (Redis restarted empty or was unreachable)."""
+        return [(self.resent(batch, now), set(batch.waiting_for)) for batch in list(self._batches.values())]
+
     def revoke(self, partitions: list[TopicPartition]) -> None:
         for tp in partitions:
             lane = self._lanes.pop(tp, None)

@@ -34,6 +34,7 @@ class Service:
     url: str
     stop: Callable[[], None] = field(default=lambda: None)
     started: bool = False
+    pid: int | None = None  # of a process this run started: fault injection freezes or kills it
 
 
 def free_port() -> int:
@@ -90,7 +91,7 @@ def start_tansu(run_dir: Path, port: int | None = None) -> Service:
     _wait(lambda: port_open("127.0.0.1", port) or proc.poll() is not None, "tansu", 15, log)
     if proc.poll() is not None:
         raise InfraError(f"tansu exited with {proc.returncode} (log: {log})")
-    return Service("kafka", f"127.0.0.1:{port}", _terminate(proc), started=True)
+    return Service("kafka", f"127.0.0.1:{port}", _terminate(proc), started=True, pid=proc.pid)
 
 
 def redis_ok(url: str) -> bool:
@@ -130,7 +131,7 @@ def start_redis(run_dir: Path, port: int | None = None) -> Service:
     )
     url = f"redis://127.0.0.1:{port}/0"
     _wait(lambda: redis_ok(url), "redis-server", 10, log)
-    return Service("redis", url, _terminate(proc), started=True)
+    return Service("redis", url, _terminate(proc), started=True, pid=proc.pid)
 
 
 def ensure_redis(run_dir: Path, configured: str | None) -> Service:

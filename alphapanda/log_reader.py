@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from typing import NamedTuple
 
 from confluent_kafka import OFFSET_BEGINNING, KafkaError, TopicPartition
 
@@ -23,8 +24,21 @@ def read_all(topic: str, *, timeout: float = 10.0) -> Iterator[envelope.Message]
             continue
 
 
+class Record(NamedTuple):
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+
+
 def read_values(topic: str, *, timeout: float = 10.0) -> Iterator[bytes]:
     """The raw value of every message now in `topic`, each partition in offset order."""
+    for record in read_records(topic, timeout=timeout):
+        yield record.value
+
+
+def read_records(topic: str, *, timeout: float = 10.0) -> Iterator[Record]:
+    """Every message now in `topic` with its position, each partition in offset order."""
     consumer = kafka.consumer(f"reader-{uuid.uuid4().hex}", **{"enable.partition.eof": True})
     try:
         meta = consumer.list_topics(topic, timeout=timeout).topics.get(topic)
@@ -40,6 +54,6 @@ def read_values(topic: str, *, timeout: float = 10.0) -> Iterator[bytes]:
                 if msg.error().code() == KafkaError._PARTITION_EOF:
                     pending.discard(msg.partition())
                 continue
-            yield msg.value()
+            yield Record(msg.partition(), msg.offset(), msg.key(), msg.value())
     finally:
         consumer.close()

@@ -12,6 +12,7 @@ from alphapanda import envelope, events
 from alphapanda.batches import Outgoing
 from alphapanda.money import to_paise
 from portfolio import read_model
+from portfolio.log_audit import distinct_fills
 from portfolio.models import Account, AppliedFill, PnlPoint
 from portfolio.models import Position as PositionRow
 from portfolio.positions import Position, apply_fill, fill_cash_flow, replay
@@ -75,16 +76,17 @@ def fill_apply(*, broker: str, message: envelope.Message) -> list[Outgoing]:
     account_ensure(broker=broker)
     read_model_ensure(broker=broker)
     with transaction.atomic():
-        _, created = AppliedFill.objects.get_or_create(
-            broker=broker,
-            fill_id=fill.fill_id,
-            defaults={"strategy": fill.strategy, "instrument_token": fill.instrument_token},
-        )
+        # The position's lock first: applied-fill rows of one key are then numbered in applied order.
         row, _ = PositionRow.objects.select_for_update().get_or_create(
             broker=broker,
             strategy=fill.strategy,
             instrument_token=fill.instrument_token,
             defaults={"symbol": fill.symbol},
+        )
+        _, created = AppliedFill.objects.get_or_create(
+            broker=broker,
+            fill_id=fill.fill_id,
+            defaults={"strategy": fill.strategy, "instrument_token": fill.instrument_token},
         )
         account = Account.objects.select_for_update().get(broker=broker)
         if created:
@@ -111,12 +113,10 @@ def rebuild(*, broker: str, fills: Iterable[events.Fill]) -> tuple[int, int]:
 
     Duplicates in the log (a fill re-emitted on redelivery) count once, as in live processing.
     """
-    unique: dict[str, events.Fill] = {}
-    for fill in fills:
-        unique.setdefault(fill.fill_id, fill)
-    positions, cash_delta = replay(unique.values())
-    symbols = {(f.strategy, f.instrument_token): f.symbol for f in unique.values()}
-    products = {(f.strategy, f.instrument_token): f.product.value for f in unique.values()}
+    unique = distinct_fills(fills)
+    positions, cash_delta = replay(unique)
+    symbols = {(f.strategy, f.instrument_token): f.symbol for f in unique}
+    products = {(f.strategy, f.instrument_token): f.product.value for f in unique}
     with transaction.atomic():
         account = account_ensure(broker=broker)
         account = Account.objects.select_for_update().get(pk=account.pk)
@@ -126,7 +126,7 @@ def rebuild(*, broker: str, fills: Iterable[events.Fill]) -> tuple[int, int]:
             AppliedFill(
                 broker=broker, fill_id=f.fill_id, strategy=f.strategy, instrument_token=f.instrument_token
             )
-            for f in unique.values()
+            for f in unique
         )
         rows = PositionRow.objects.bulk_create(
             PositionRow(

@@ -27,12 +27,17 @@ def out_dir(request):
 
 
 @pytest.fixture
-def kafka_bootstrap(out_dir, settings):
+def kafka_service(out_dir, settings):
     service = infra.start_tansu(out_dir)
     settings.KAFKA_BOOTSTRAP = service.url
-    yield service.url
+    yield service
     kafka.close_producer(timeout=1)
     service.stop()
+
+
+@pytest.fixture
+def kafka_bootstrap(kafka_service):
+    return kafka_service.url
 
 
 @pytest.fixture

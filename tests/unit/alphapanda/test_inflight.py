@@ -336,3 +336,24 @@ def test_live_when_some_dead_lettered_then_only_live_records_in_order(inflight: 
 
 def test_record_when_defaults_then_live() -> None:
     assert Record(1, None, "{}").live is True
+
+
+def test_resend_all_when_task_queue_lost_then_every_unfinished_batch_returns_with_owing_brokers(
+    inflight: InFlight,
+) -> None:
+    fill(inflight, TICKS, 0, range(3))
+    fill(inflight, RAW, 1, range(2))
+    ticks, raw = start_next(inflight, BOTH)
+    inflight.complete(ticks.batch_id, "paper")
+    old_ids = {ticks.batch_id, raw.batch_id}
+
+    again = inflight.resend_all(now=9.0)
+
+    assert {(b.topic, frozenset(owing)) for b, owing in again} == {
+        (TICKS, frozenset({"zerodha"})),
+        (RAW, frozenset(BOTH)),
+    }
+    assert not {b.batch_id for b, _ in again} & old_ids, "a late completion of the lost sends is ignored"
+    assert inflight.complete(min(old_ids), "zerodha") is None
+    assert inflight.complete(max(old_ids), "zerodha") is None
+    assert all(b.attempts == 2 and b.sent_at == 9.0 for b, _ in again)
