@@ -54,7 +54,7 @@ class KillSwitchAdmin(admin.ModelAdmin):
 
 @admin.register(TradingDay)
 class TradingDayAdmin(admin.ModelAdmin):
-    list_display = ("broker", "day", "start_equity", "peak_equity")
+    list_display = ("broker", "day", "start_equity", "peak_equity", "released_equity", "squared_off_at")
     list_filter = ("broker",)
 
 
@@ -71,9 +71,19 @@ class _ReadOnly(admin.ModelAdmin):
 
 @admin.register(BreakerTrip)
 class BreakerTripAdmin(_ReadOnly):
-    """Released through the broker's kill switch (by an admin), so the release is audited."""
+    """Released through the broker's kill switch (by an admin), so the release is audited; a release
+    re-bases the day's breakers at the equity then (`released_equity`)."""
 
-    list_display = ("broker", "at", "kind", "equity", "cause", "released_at", "released_by")
+    list_display = (
+        "broker",
+        "at",
+        "kind",
+        "equity",
+        "cause",
+        "released_at",
+        "released_by",
+        "released_equity",
+    )
     list_filter = ("broker", "kind")
     search_fields = ("cause",)
     date_hierarchy = "at"

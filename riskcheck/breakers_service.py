@@ -1,5 +1,6 @@
 """Circuit breakers on every tick batch: track the day's peak equity, trip the broker's kill switch when
-the day's loss or the drawdown from the peak reaches its limit, and optionally square off."""
+the day's loss or the drawdown from the peak reaches its limit, and optionally square off. An admin's
+release re-bases them at the equity then (see `riskcheck.controls.kill_switch_set`)."""
 
 from __future__ import annotations
 
@@ -15,10 +16,22 @@ from portfolio import read_model
 from riskcheck import breakers
 from riskcheck.controls import kill_switch_set
 from riskcheck.models import BreakerTrip, KillSwitch, TradingDay
+from riskcheck.rules import Limits
 from riskcheck.selectors import IST, limits_get, trading_day_get
 from trading.controls import positions_flatten
 
 log = logging.getLogger("riskcheck.breakers")
+
+
+def _evaluate(day: TradingDay, *, equity: int, peak: int, limits: Limits) -> breakers.Trip | None:
+    return breakers.evaluate(
+        equity=equity,
+        start_equity=day.start_equity,
+        peak_equity=peak,
+        released_equity=day.released_equity,
+        max_daily_loss=limits.max_daily_loss,
+        max_drawdown=limits.max_drawdown,
+    )
 
 
 def breakers_check(*, broker: str, now: datetime, snap: dict | None = None) -> BreakerTrip | None:
@@ -29,32 +42,32 @@ def breakers_check(*, broker: str, now: datetime, snap: dict | None = None) -> B
     """
     equity = (snap or read_model.snapshot(broker))["summary"].equity
     day = trading_day_get(broker=broker, day=now.astimezone(IST).date(), equity=equity)
-    peak = max(day.peak_equity if day.peak_equity is not None else day.start_equity, day.start_equity)
-    if equity > peak or day.peak_equity is None:
+    base = breakers.baseline(
+        start_equity=day.start_equity, peak_equity=day.peak_equity, released_equity=day.released_equity
+    )
+    if equity > base.peak or day.peak_equity is None:
         TradingDay.objects.filter(pk=day.pk).update(
             peak_equity=Greatest(Coalesce(F("peak_equity"), Value(equity)), Value(equity))
         )
-        peak = max(peak, equity)
     limits = limits_get(broker=broker)
-    trip = breakers.evaluate(
-        equity=equity,
-        start_equity=day.start_equity,
-        peak_equity=peak,
-        max_daily_loss=limits.max_daily_loss,
-        max_drawdown=limits.max_drawdown,
-    )
+    trip = _evaluate(day, equity=equity, peak=max(base.peak, equity), limits=limits)
     if trip is None:
         return None
-    return _trip(broker=broker, trip=trip, equity=equity, now=now, square_off=limits.square_off_on_trip)
+    return _trip(broker=broker, day=day, equity=equity, now=now, limits=limits)
 
 
-def _trip(
-    *, broker: str, trip: breakers.Trip, equity: int, now: datetime, square_off: bool
-) -> BreakerTrip | None:
+def _trip(*, broker: str, day: TradingDay, equity: int, now: datetime, limits: Limits) -> BreakerTrip | None:
     with transaction.atomic():
         switch = KillSwitch.objects.select_for_update().filter(broker=broker).first()
         if switch is not None and switch.engaged:
             return None  # already halted (by this breaker earlier, or by a person)
+        # Judged again on the day as it stands under the switch's lock: a release that committed since
+        # the read above re-based it, and must not be undone by a trip on the old base.
+        day = TradingDay.objects.get(pk=day.pk)
+        peak = equity if day.peak_equity is None else max(day.peak_equity, equity)
+        trip = _evaluate(day, equity=equity, peak=peak, limits=limits)
+        if trip is None:
+            return None
         cause = f"circuit breaker: {trip.cause}"
         kill_switch_set(broker=broker, engaged=True, reason=cause, user=None)
         record = BreakerTrip.objects.create(
@@ -64,7 +77,7 @@ def _trip(
     log.error(
         "ALERT circuit breaker %s tripped on %s: %s; kill switch engaged", trip.kind, broker, trip.cause
     )
-    if square_off:
+    if limits.square_off_on_trip:
         try:
             sent = positions_flatten(broker=broker, user=None, reason=cause)
         except Exception:

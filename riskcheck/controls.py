@@ -2,32 +2,63 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from alphapanda.audit import control_record
-from riskcheck.models import BreakerTrip, GlobalKillSwitch, KillSwitch
+from alphapanda.money import from_paise
+from portfolio import read_model
+from portfolio.services import read_model_ensure
+from riskcheck import breakers
+from riskcheck.models import BreakerTrip, GlobalKillSwitch, KillSwitch, TradingDay
+
+IST = ZoneInfo("Asia/Kolkata")
+
+
+def _equity_now(broker: str) -> int:
+    """The broker's equity as the breakers see it (paise), the read model healed first if Redis lost it."""
+    read_model_ensure(broker=broker)
+    return read_model.snapshot(broker)["summary"].equity
 
 
 def kill_switch_set(*, broker: str, engaged: bool, reason: str, user) -> KillSwitch:
     """Engage or release; a release also releases the broker's unreleased circuit breaker trips (the
-    caller checks that this user may: see `breaker_trip_unreleased`)."""
+    caller checks that this user may: see `breaker_trip_unreleased`) and re-bases the day's breakers at
+    the equity now, so they trip again only on a fresh loss from here rather than on the next tick."""
     with transaction.atomic():
         switch, _ = KillSwitch.objects.select_for_update().get_or_create(broker=broker)
         switch.engaged, switch.reason = engaged, reason
         switch.save()
         detail = reason
-        if not engaged:
+        trips = BreakerTrip.objects.filter(broker=broker, released_at__isnull=True)
+        if not engaged and trips.exists():  # the switch's lock keeps a breaker from tripping meanwhile
+            now, equity = timezone.now(), _equity_now(broker)
             released_by = user if user is not None and user.is_authenticated else None
-            released = BreakerTrip.objects.filter(broker=broker, released_at__isnull=True).update(
-                released_at=timezone.now(), released_by=released_by
+            released = trips.update(released_at=now, released_by=released_by, released_equity=equity)
+            _rebase(broker=broker, equity=equity, now=now)
+            detail = (
+                f"{reason} (released {released} circuit breaker trip{'s' if released > 1 else ''}; "
+                f"breakers re-based at equity ₹{from_paise(equity)})"
             )
-            if released:
-                detail = f"{reason} (released {released} circuit breaker trip{'s' if released > 1 else ''})"
         control_record(user=user, broker=broker, action="kill_switch_on" if engaged else "kill_switch_off",
                        detail=detail)  # fmt: skip
     return switch
+
+
+def _rebase(*, broker: str, equity: int, now: datetime) -> None:
+    """Today's loss base and peak become the equity at the release (the day opened at it if new)."""
+    base = breakers.rebase(equity=equity)
+    values = {"released_equity": base.loss_base, "peak_equity": base.peak}
+    TradingDay.objects.update_or_create(
+        broker=broker,
+        day=now.astimezone(IST).date(),
+        defaults=values,
+        create_defaults={"start_equity": equity, **values},
+    )
 
 
 def breaker_trip_unreleased(*, broker: str) -> bool:

@@ -56,12 +56,20 @@ class SignalDecision(models.Model):
 
 
 class TradingDay(models.Model):
-    """The equity a broker started the trading day (IST) with: the base of its daily loss limit."""
+    """The equity a broker started the trading day (IST) with: the base of its daily loss limit, until an
+    admin releases a tripped circuit breaker, whose equity then becomes the base (and the peak)."""
 
     broker = models.CharField(max_length=16, choices=BROKER_CHOICES)
     day = models.DateField()
     start_equity = models.BigIntegerField(help_text="paise")
-    peak_equity = models.BigIntegerField(null=True, blank=True, help_text="paise: the day's highest equity")
+    peak_equity = models.BigIntegerField(
+        null=True, blank=True, help_text="paise: the day's highest equity (since the last breaker release)"
+    )
+    released_equity = models.BigIntegerField(
+        null=True,
+        blank=True,
+        help_text="paise: the equity at the day's last circuit breaker release; the daily loss base since",
+    )
     squared_off_at = models.DateTimeField(null=True, blank=True, help_text="paper's MIS auto square-off ran")
 
     class Meta:
@@ -95,7 +103,8 @@ class GlobalKillSwitch(models.Model):
 
 
 class BreakerTrip(models.Model):
-    """A circuit breaker that tripped (and engaged the broker's kill switch); an admin releases it."""
+    """A circuit breaker that tripped (and engaged the broker's kill switch); an admin releases it, which
+    re-bases the day's breakers at the equity then."""
 
     broker = models.CharField(max_length=16, choices=BROKER_CHOICES)
     at = models.DateTimeField()
@@ -105,6 +114,9 @@ class BreakerTrip(models.Model):
     released_at = models.DateTimeField(null=True, blank=True)
     released_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    released_equity = models.BigIntegerField(
+        null=True, blank=True, help_text="paise: the equity at the release, the breakers' new base"
     )
 
     class Meta:

@@ -2,19 +2,23 @@
 
 A rule answers with the reason it refuses, or None. Refusing is an ordinary outcome that the service
 publishes, so nothing here raises for a signal. Orders that reduce a position pass the exposure rules
-(position, open positions, daily loss): a desk must always be able to get out.
+(position, open positions, daily loss) and the entry cut-offs (kill switch, paper's MIS cut-off): a desk
+must always be able to get out.
 """
 
 from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, fields
+from datetime import datetime, time
 from decimal import ROUND_UP, Decimal
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
-from alphapanda.events import Signal
+from alphapanda.events import Product, Signal
 
 _PERCENT_SHOWN = Decimal("0.01")
+IST = ZoneInfo("Asia/Kolkata")
 
 
 class Rule(enum.StrEnum):
@@ -28,6 +32,7 @@ class Rule(enum.StrEnum):
     ALLOWED_INSTRUMENT = "allowed_instrument"
     MAX_DAILY_LOSS = "max_daily_loss"
     ENTRIES_BLOCKED = "entries_blocked"
+    MIS_CUTOFF = "mis_cutoff"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,15 +70,28 @@ class Limits:
 
 
 @dataclass(frozen=True, slots=True)
+class MisCutoff:
+    """Paper's intraday cut-off as it stands for one signal (Zerodha squares MIS off around 15:20 IST and
+    takes no new MIS entries after; paper simulates both, real Kite enforces its own)."""
+
+    at: time  # the cut-off, IST
+    market_time: datetime  # when the signal is judged: the time of the tick it was decided on
+    squared_off: bool  # the day's auto square-off already ran (a late signal from before the cut-off)
+    position: int  # the strategy's own signed units in the instrument: the position its order books into
+
+
+@dataclass(frozen=True, slots=True)
 class Exposure:
     """What the ledger knows about the broker account the signal would trade on."""
 
     position: int  # signed net units in the signal's instrument
     open_positions: int  # instruments with a non-zero net position
     trades_today: int
-    day_pnl: Decimal  # realized + unrealized today, after charges, signed
+    day_pnl: Decimal  # realized + unrealized today (since a breaker release, if one), after charges, signed
     last_price: Decimal | None  # last traded price seen for the instrument
     entries_blocked: str | None  # why new entries are refused now (kill switch, strategy paused), if so
+    pnl_since_release: bool = False  # day_pnl counts from an admin's release of a tripped breaker
+    mis_cutoff: MisCutoff | None = None  # None: no MIS cut-off on this broker (zerodha, or turned off)
 
 
 class Check(Protocol):
@@ -165,11 +183,13 @@ def check_max_daily_trades(signal: Signal, *, limits: Limits, exposure: Exposure
 
 
 def check_max_daily_loss(signal: Signal, *, limits: Limits, exposure: Exposure) -> Rejection | None:
+    """Measured from the same base as the daily loss breaker, so an admin's release re-opens entries."""
     if exposure.day_pnl > -limits.max_daily_loss or _reduces(signal, exposure.position):
         return None
+    what = "P&L since the circuit breaker release" if exposure.pnl_since_release else "day P&L"
     return Rejection(
         Rule.MAX_DAILY_LOSS,
-        f"day P&L of {_rupees(exposure.day_pnl)} has reached the daily loss limit of "
+        f"{what} of {_rupees(exposure.day_pnl)} has reached the daily loss limit of "
         f"{_rupees(limits.max_daily_loss)}; only orders that reduce a position are allowed",
     )
 
@@ -205,8 +225,28 @@ def check_entries_blocked(signal: Signal, *, limits: Limits, exposure: Exposure)
     )
 
 
+def check_mis_cutoff(signal: Signal, *, limits: Limits, exposure: Exposure) -> Rejection | None:
+    """After paper's MIS cut-off (and its square-off) an intraday entry would be left open overnight, so
+    only MIS orders that reduce the strategy's position pass; CNC and NRML are not affected."""
+    cutoff = exposure.mis_cutoff
+    if cutoff is None or signal.product != Product.MIS or _reduces(signal, cutoff.position):
+        return None
+    at = cutoff.market_time.astimezone(IST)
+    if at.time() >= cutoff.at:
+        when = f"signal at {at:%H:%M:%S} IST"
+    elif cutoff.squared_off:
+        when = "the day's MIS square-off has run"
+    else:
+        return None
+    return Rejection(
+        Rule.MIS_CUTOFF,
+        f"MIS entries closed after {cutoff.at:%H:%M} IST ({when}); only orders that reduce a position pass",
+    )
+
+
 RULES: tuple[Check, ...] = (
     check_entries_blocked,
+    check_mis_cutoff,
     check_allowed_instrument,
     check_allowed_product,
     check_max_quantity,

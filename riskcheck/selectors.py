@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import django_filters
+from django.conf import settings
 from django.db.models import QuerySet, Sum
 
 from alphapanda.models import BrokerGrant
@@ -18,9 +19,10 @@ from alphapanda.money import from_paise
 from portfolio import read_model
 from portfolio.models import Position
 from portfolio.services import read_model_ensure
+from riskcheck import breakers
 from riskcheck.controls import kill_switch_reason
 from riskcheck.models import KillSwitch, RiskLimits, SignalDecision, TradingDay
-from riskcheck.rules import Exposure, Limits
+from riskcheck.rules import Exposure, Limits, MisCutoff
 from trading.models import Strategy
 
 IST = ZoneInfo("Asia/Kolkata")
@@ -71,7 +73,40 @@ def entries_blocked(*, broker: str, strategy: str) -> str | None:
     return None
 
 
-def exposure_get(*, broker: str, strategy: str, instrument_token: int, now: datetime) -> Exposure:
+def mis_cutoff_get(
+    *, broker: str, strategy: str, instrument_token: int, product: str, market_ts: int
+) -> MisCutoff | None:
+    """Paper's MIS cut-off for a signal decided on a tick at `market_ts` (ns), or None where it does not
+    apply: zerodha (Kite enforces its own), PAPER_MIS_SQUARE_OFF=off, or a CNC/NRML signal.
+
+    Judged on the market clock, as the square-off is, so a replay of a day's ticks decides alike.
+    """
+    cutoff = settings.CONFIG.paper_mis_square_off
+    if broker != "paper" or cutoff is None or product != "MIS":
+        return None
+    at = datetime.fromtimestamp(market_ts / 1e9, IST)
+    squared_off = TradingDay.objects.filter(
+        broker=broker, day=at.date(), squared_off_at__isnull=False
+    ).exists()
+    position = (
+        Position.objects.filter(broker=broker, strategy=strategy, instrument_token=instrument_token)
+        .values_list("quantity", flat=True)
+        .first()
+    )
+    return MisCutoff(at=cutoff, market_time=at, squared_off=squared_off, position=position or 0)
+
+
+def exposure_get(
+    *,
+    broker: str,
+    strategy: str,
+    instrument_token: int,
+    now: datetime,
+    product: str | None = None,
+    market_ts: int | None = None,
+) -> Exposure:
+    """The account as the rules see it; paper's MIS cut-off is weighed for a signal's `product` decided
+    on a tick at `market_ts` (ns), and left out without them."""
     net = (
         Position.objects.filter(broker=broker)
         .values("instrument_token")
@@ -87,14 +122,23 @@ def exposure_get(*, broker: str, strategy: str, instrument_token: int, now: date
     snap = read_model.snapshot(broker)
     equity = snap["summary"].equity
     day = trading_day_get(broker=broker, day=now.astimezone(IST).date(), equity=equity)
+    base = breakers.baseline(  # the daily loss breaker's base: a release re-opens entries too
+        start_equity=day.start_equity, peak_equity=None, released_equity=day.released_equity
+    )
     mark = snap["marks"].get(instrument_token)
+    mis_cutoff = None
+    if market_ts is not None and product is not None:
+        mis_cutoff = mis_cutoff_get(broker=broker, strategy=strategy, instrument_token=instrument_token,
+                                    product=product, market_ts=market_ts)  # fmt: skip
     return Exposure(
         position=by_token.get(instrument_token, 0),
         open_positions=len(by_token),
         trades_today=trades,
-        day_pnl=from_paise(equity - day.start_equity),
+        day_pnl=from_paise(equity - base.loss_base),
         last_price=from_paise(mark) if mark is not None else None,
         entries_blocked=entries_blocked(broker=broker, strategy=strategy),
+        pnl_since_release=base.released,
+        mis_cutoff=mis_cutoff,
     )
 
 

@@ -46,7 +46,12 @@ def signal_validate(*, broker: str, message: envelope.Message, now: datetime) ->
             signal,
             limits=selectors.limits_get(broker=broker),
             exposure=selectors.exposure_get(
-                broker=broker, strategy=signal.strategy, instrument_token=signal.instrument_token, now=now
+                broker=broker,
+                strategy=signal.strategy,
+                instrument_token=signal.instrument_token,
+                now=now,
+                product=signal.product.value,
+                market_ts=signal.ts,
             ),
         )
         try:

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from alphapanda import envelope, events, infra, kafka, topics
 from alphapanda.models import ControlAction
@@ -37,21 +38,23 @@ def _equity(broker: str = "paper") -> int:
     return read_model.snapshot(broker)["summary"].equity
 
 
-def _trip_paper(*, square_off: bool = False) -> BreakerTrip | None:
+def _trip_paper(*, square_off: bool = False, now: datetime = NOW) -> BreakerTrip | None:
     """Paper's day starts at its seeded equity; RELIANCE (10 long) then falls ₹510: a ₹5,100 loss."""
     RiskLimits.objects.filter(broker="paper").update(
         max_daily_loss=Decimal("5000"), square_off_on_trip=square_off
     )
-    assert breakers_check(broker="paper", now=NOW) is None
+    assert breakers_check(broker="paper", now=now) is None
     read_model.marks_set("paper", {RELIANCE: Decimal("900.00")})
-    return breakers_check(broker="paper", now=NOW)
+    return breakers_check(broker="paper", now=now)
 
 
-def _validate(broker: str, side: events.Side, quantity: int, *, token: int = RELIANCE, price: str = "900.00"):
+def _validate(
+    broker: str, side: events.Side, quantity: int, *, token: int = RELIANCE, price: str = "900.00", now=NOW
+):
     signal = builders.signal(strategy="sma-both", token=token, side=side, quantity=quantity,
                              reference_price=Decimal(price))  # fmt: skip
     env = builders.envelope_for(envelope.SIGNAL, signal, broker=broker)
-    signal_validate(broker=broker, message=envelope.Message(envelope=env, payload=signal), now=NOW)
+    signal_validate(broker=broker, message=envelope.Message(envelope=env, payload=signal), now=now)
     return SignalDecision.objects.get(broker=broker, signal_id=env.id)
 
 
@@ -138,10 +141,87 @@ def test_only_an_admin_releases_a_tripped_kill_switch(clients, users, ledger):
     trip.refresh_from_db()
     assert trip.released_at is not None and trip.released_by == users["admin"]
     action = ControlAction.objects.filter(action="kill_switch_off").get()
-    assert (action.user, action.detail) == (users["admin"], "reviewed (released 1 circuit breaker trip)")
+    assert (action.user, action.detail) == (
+        users["admin"],
+        f"reviewed (released 1 circuit breaker trip; breakers re-based at equity ₹{Decimal(trip.equity) / 100:.2f})",
+    )
     # with the trip released, the kill switch is an ordinary trader's control again
     clients["trader_paper"].post(url, {"engaged": True, "reason": "x"}, format="json")
     assert clients["trader_paper"].post(url, {"engaged": False}, format="json").status_code == 200
+
+
+def _release(clients) -> None:
+    response = clients["admin"].post(
+        API + "brokers/paper/kill-switch/", {"engaged": False, "reason": "reviewed"}, format="json"
+    )
+    assert response.status_code == 200 and response.json()["engaged"] is False
+
+
+def test_a_release_rebases_the_daily_loss_so_only_a_fresh_loss_trips_again(clients, users, ledger):
+    now = timezone.now()  # a release re-bases the day it happens on: today
+    trip = _trip_paper(now=now)
+    released_at = _equity()  # ₹5,100 down on the day, past the ₹5,000 limit
+    _release(clients)
+
+    trip.refresh_from_db()
+    assert (trip.released_by, trip.released_equity) == (users["admin"], released_at)
+    day = TradingDay.objects.get(broker="paper")
+    assert (day.released_equity, day.peak_equity) == (released_at, released_at)
+
+    # the next tick at the same equity: no trip, and entries pass the daily loss rule again
+    assert breakers_check(broker="paper", now=now) is None
+    assert not KillSwitch.objects.get(broker="paper").engaged
+    entry = _validate("paper", events.Side.BUY, 1, now=now)
+    assert entry.outcome == SignalDecision.VALIDATED, entry.reason
+
+    read_model.marks_set("paper", {RELIANCE: Decimal("400.05")})  # ₹4,999.50 more: short of a fresh ₹5,000
+    assert breakers_check(broker="paper", now=now) is None
+
+    read_model.marks_set("paper", {RELIANCE: Decimal("400.00")})  # a fresh ₹5,000 loss since the release
+    again = breakers_check(broker="paper", now=now)
+
+    assert again is not None and again.kind == "daily_loss" and again.released_at is None
+    assert again.cause.startswith("loss of ₹5000.00 since the breaker release")
+    assert KillSwitch.objects.get(broker="paper").engaged
+    assert BreakerTrip.objects.count() == 2
+    rejected = _validate("paper", events.Side.BUY, 1, price="400.00", now=now)
+    assert (rejected.outcome, rejected.rule) == (SignalDecision.REJECTED, "entries_blocked")
+
+
+def test_a_release_rebases_the_drawdown_peak(clients, ledger):
+    now = timezone.now()
+    RiskLimits.objects.filter(broker="paper").update(max_drawdown=Decimal("3000"))
+    start = _equity()
+    breakers_check(broker="paper", now=now)
+    read_model.marks_set("paper", {RELIANCE: Decimal("1710.00")})  # a peak ₹3,000 up
+    breakers_check(broker="paper", now=now)
+    read_model.marks_set("paper", {RELIANCE: Decimal("1410.00")})  # ₹3,000 off it
+    assert breakers_check(broker="paper", now=now).kind == "drawdown"
+
+    _release(clients)
+
+    assert TradingDay.objects.get(broker="paper").peak_equity == start  # the old peak is forgotten
+    assert breakers_check(broker="paper", now=now) is None
+    read_model.marks_set("paper", {RELIANCE: Decimal("1510.00")})  # a new peak ₹1,000 over the release
+    assert breakers_check(broker="paper", now=now) is None
+    read_model.marks_set("paper", {RELIANCE: Decimal("1210.05")})  # ₹2,999.50 off the new peak
+    assert breakers_check(broker="paper", now=now) is None
+    read_model.marks_set("paper", {RELIANCE: Decimal("1210.00")})  # ₹3,000 off it
+    again = breakers_check(broker="paper", now=now)
+
+    assert again is not None and again.kind == "drawdown"
+    assert "from the peak since the breaker release of" in again.cause
+
+
+def test_a_kill_switch_released_without_a_breaker_trip_rebases_nothing(clients, ledger):
+    now = timezone.now()
+    url = API + "brokers/paper/kill-switch/"
+    breakers_check(broker="paper", now=now)
+    clients["trader_paper"].post(url, {"engaged": True, "reason": "lunch"}, format="json")
+    assert clients["trader_paper"].post(url, {"engaged": False}, format="json").status_code == 200
+
+    assert TradingDay.objects.get(broker="paper").released_equity is None
+    assert ControlAction.objects.get(action="kill_switch_off").detail == ""
 
 
 def test_the_global_kill_switch_blocks_entries_on_every_broker(users, ledger):

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import UTC, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -9,9 +10,11 @@ import pytest
 
 from alphapanda.events import OrderType, Product, Side, Signal
 from riskcheck.rules import (
+    IST,
     RULES,
     Exposure,
     Limits,
+    MisCutoff,
     Rule,
     check_allowed_instrument,
     check_allowed_product,
@@ -22,6 +25,7 @@ from riskcheck.rules import (
     check_max_order_value,
     check_max_position,
     check_max_quantity,
+    check_mis_cutoff,
     check_price_deviation,
     evaluate,
 )
@@ -68,6 +72,12 @@ def limit_order(price: str, **overrides: Any) -> Signal:
 
 def exposure(**overrides: Any) -> Exposure:
     return replace(FLAT, **overrides)
+
+
+def mis_cutoff(hh: int, mm: int, ss: int = 0, *, squared_off: bool = False, position: int = 0) -> MisCutoff:
+    """Paper's 15:20 IST cut-off, for a signal decided on a tick at hh:mm:ss IST."""
+    at = datetime(2026, 1, 5, hh, mm, ss, tzinfo=IST)
+    return MisCutoff(at=time(15, 20), market_time=at, squared_off=squared_off, position=position)
 
 
 # --- limits -----------------------------------------------------------------------------------------
@@ -359,14 +369,20 @@ def test_evaluate_when_every_rule_fails_then_returns_the_first_in_order() -> Non
         allowed_instruments=frozenset({738561}),
     )
     worst = exposure(
-        position=0, open_positions=3, trades_today=10, day_pnl=Decimal(-5000), entries_blocked="kill switch"
+        position=0,
+        open_positions=3,
+        trades_today=10,
+        day_pnl=Decimal(-5000),
+        entries_blocked="kill switch",
+        mis_cutoff=mis_cutoff(15, 25),
     )
-    order = limit_order("600", quantity=101)  # value ₹60,600, 500% off the last price
+    order = limit_order("600", quantity=101)  # value ₹60,600, 500% off the last price, an MIS entry
 
     failed = [check(order, limits=strict, exposure=worst) for check in RULES]
 
     assert [rejection.rule for rejection in failed if rejection is not None] == [
         Rule.ENTRIES_BLOCKED,
+        Rule.MIS_CUTOFF,
         Rule.ALLOWED_INSTRUMENT,
         Rule.ALLOWED_PRODUCT,
         Rule.MAX_QUANTITY,
@@ -407,3 +423,94 @@ def test_entries_blocked_when_order_reduces_then_passes() -> None:
 
 def test_entries_blocked_when_nothing_blocks_then_passes() -> None:
     assert check_entries_blocked(signal(), limits=LIMITS, exposure=FLAT) is None
+
+
+# --- paper's MIS cut-off -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("hh", "mm", "ss"), [(9, 15, 0), (15, 19, 59)])
+def test_mis_cutoff_when_before_it_then_entries_pass(hh: int, mm: int, ss: int) -> None:
+    assert (
+        check_mis_cutoff(signal(), limits=LIMITS, exposure=exposure(mis_cutoff=mis_cutoff(hh, mm, ss)))
+        is None
+    )
+
+
+@pytest.mark.parametrize(("hh", "mm", "ss"), [(15, 20, 0), (15, 29, 59), (23, 59, 59)])
+def test_mis_cutoff_when_at_or_after_it_then_an_entry_is_rejected(hh: int, mm: int, ss: int) -> None:
+    rejection = check_mis_cutoff(
+        signal(), limits=LIMITS, exposure=exposure(mis_cutoff=mis_cutoff(hh, mm, ss))
+    )
+
+    assert rejection is not None and rejection.rule is Rule.MIS_CUTOFF
+    assert rejection.reason == (
+        f"MIS entries closed after 15:20 IST (signal at {hh:02}:{mm:02}:{ss:02} IST); "
+        "only orders that reduce a position pass"
+    )
+
+
+def test_mis_cutoff_is_judged_on_the_ist_clock_whatever_the_time_zone_given() -> None:
+    at = replace(mis_cutoff(0, 0), market_time=datetime(2026, 1, 5, 9, 50, tzinfo=UTC))  # 15:20 IST
+    rejection = check_mis_cutoff(signal(), limits=LIMITS, exposure=exposure(mis_cutoff=at))
+    assert rejection is not None and "signal at 15:20:00 IST" in rejection.reason
+
+
+def test_mis_cutoff_when_a_new_day_begins_then_entries_pass_again() -> None:
+    assert check_mis_cutoff(signal(), limits=LIMITS, exposure=exposure(mis_cutoff=mis_cutoff(0, 0))) is None
+
+
+def test_mis_cutoff_when_the_days_square_off_already_ran_then_a_late_entry_is_rejected() -> None:
+    late = mis_cutoff(15, 19, 58, squared_off=True)  # decided before the cut-off, validated after it
+    rejection = check_mis_cutoff(signal(), limits=LIMITS, exposure=exposure(mis_cutoff=late))
+
+    assert rejection is not None and rejection.rule is Rule.MIS_CUTOFF
+    assert "(the day's MIS square-off has run)" in rejection.reason
+
+
+@pytest.mark.parametrize(
+    ("position", "side", "quantity"),
+    [(10, Side.SELL, 10), (10, Side.SELL, 4), (-7, Side.BUY, 7)],
+)
+def test_mis_cutoff_when_order_reduces_the_strategys_position_then_passes(
+    position: int, side: Side, quantity: int
+) -> None:
+    after = exposure(mis_cutoff=mis_cutoff(15, 25, position=position))
+    assert check_mis_cutoff(signal(side=side, quantity=quantity), limits=LIMITS, exposure=after) is None
+
+
+@pytest.mark.parametrize(
+    ("position", "side", "quantity"),
+    [(0, Side.BUY, 1), (0, Side.SELL, 1), (10, Side.BUY, 1), (10, Side.SELL, 11), (-7, Side.SELL, 1)],
+)
+def test_mis_cutoff_when_order_opens_increases_or_flips_then_rejects(
+    position: int, side: Side, quantity: int
+) -> None:
+    after = exposure(mis_cutoff=mis_cutoff(15, 25, position=position))
+    rejection = check_mis_cutoff(signal(side=side, quantity=quantity), limits=LIMITS, exposure=after)
+    assert rejection is not None and rejection.rule is Rule.MIS_CUTOFF
+
+
+def test_mis_cutoff_judges_the_strategys_own_position_not_the_brokers_net() -> None:
+    # another strategy is short 10, so the broker is flat; this strategy's closing sell must still pass
+    after = exposure(position=0, mis_cutoff=mis_cutoff(15, 25, position=10))
+    assert check_mis_cutoff(signal(side=Side.SELL, quantity=10), limits=LIMITS, exposure=after) is None
+
+
+@pytest.mark.parametrize("product", [Product.CNC, Product.NRML])
+def test_mis_cutoff_when_delivery_or_carry_forward_then_not_affected(product: Product) -> None:
+    after = exposure(mis_cutoff=mis_cutoff(15, 25))
+    assert check_mis_cutoff(signal(product=product), limits=LIMITS, exposure=after) is None
+
+
+def test_mis_cutoff_when_none_on_this_broker_then_passes() -> None:
+    assert check_mis_cutoff(signal(), limits=LIMITS, exposure=FLAT) is None  # zerodha, or turned off
+
+
+# --- daily loss after a circuit breaker release ------------------------------------------------------
+
+
+def test_max_daily_loss_when_measured_since_a_release_then_says_so() -> None:
+    rebased = exposure(day_pnl=Decimal(-5000), pnl_since_release=True)
+    rejection = check_max_daily_loss(signal(), limits=LIMITS, exposure=rebased)
+    assert rejection is not None
+    assert rejection.reason.startswith("P&L since the circuit breaker release of -₹5000 has reached")
