@@ -5,11 +5,28 @@ from __future__ import annotations
 import base64
 import logging
 
+import msgspec
 from confluent_kafka import Producer
 
 from alphapanda import envelope, events, kafka, topics
 
 log = logging.getLogger(__name__)
+
+# A letter must itself fit on the bus (Kafka's ~1 MB): of a larger original only the head is kept.
+MAX_KEPT_BYTES = 256 * 1024
+
+
+def _kept(raw: bytes) -> tuple[str, str]:
+    """The original as utf-8 text if it decodes and stays small once JSON-escaped, else its head in base64."""
+    if len(raw) <= MAX_KEPT_BYTES:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        else:
+            if len(msgspec.json.encode(text)) <= 2 * MAX_KEPT_BYTES:  # quotes and controls double or worse
+                return text, "utf-8"
+    return base64.b64encode(raw[:MAX_KEPT_BYTES]).decode("ascii"), "base64"
 
 
 def dead_letter(
@@ -24,10 +41,7 @@ def dead_letter(
     error: str,
 ) -> None:
     raw = value or b""
-    try:
-        text, encoding = raw.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        text, encoding = base64.b64encode(raw).decode("ascii"), "base64"
+    text, encoding = _kept(raw)
     letter = events.DeadLetter(
         topic=topic,
         partition=partition,
@@ -36,7 +50,8 @@ def dead_letter(
         error=error,
         value=text,
         value_encoding=encoding,
-        key=key.decode("utf-8", "replace") if key else None,
+        key=key.decode("utf-8", "replace")[:1024] if key else None,
+        truncated_from=len(raw) if len(raw) > MAX_KEPT_BYTES else None,
     )
     # The id is derived from the message's position, so a redelivered poison message is recognisable.
     env = envelope.build(

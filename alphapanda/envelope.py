@@ -42,7 +42,7 @@ STREAM_TYPES: dict[str, tuple[str, type]] = {
 }
 PAYLOAD_TYPES: dict[str, type] = {t: p for t, p in STREAM_TYPES.values()} | {DEAD_LETTER: events.DeadLetter}
 
-EventId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+EventId = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=events.PRINTABLE)]
 
 
 class Envelope(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -51,9 +51,9 @@ class Envelope(msgspec.Struct, kw_only=True, omit_defaults=True):
     version: int
     broker: str | None = None
     correlation_id: EventId
-    causation_id: str | None = None
-    ts_event: int  # ns since epoch: when the thing happened (the tick's exchange time onwards)
-    ts_produce: int  # ns since epoch: when this message was produced
+    causation_id: EventId | None = None
+    ts_event: events.Nanos  # when the thing happened (the tick's exchange time onwards)
+    ts_produce: events.Nanos  # when this message was produced
     payload: msgspec.Raw
 
 

@@ -15,10 +15,14 @@ import msgspec
 
 MAX_QUANTITY = 10_000_000
 MAX_PRICE = Decimal("10000000")  # ₹1 crore a unit: beyond any NSE instrument
+# Printable text only: PostgreSQL cannot store NUL, and no name or id needs a control character.
+PRINTABLE = r"^[^\x00-\x1f\x7f]*\Z"  # \Z: `$` would let a trailing newline through
 
 Quantity = Annotated[int, msgspec.Meta(gt=0, le=MAX_QUANTITY)]
 Token = Annotated[int, msgspec.Meta(gt=0, lt=2**32)]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=PRINTABLE)]
+Exchange = Annotated[str, msgspec.Meta(min_length=1, max_length=8, pattern=PRINTABLE)]  # NSE, BSE, NFO, ...
+Nanos = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]  # ns since epoch; the ledger keeps them in bigints
 
 
 class Side(enum.StrEnum):
@@ -78,12 +82,12 @@ class Level(msgspec.Struct, frozen=True, array_like=True):
 class Tick(msgspec.Struct, frozen=True, kw_only=True):
     instrument_token: Token
     symbol: Name
-    exchange: Name
+    exchange: Exchange
     ltp: Decimal
     volume: Annotated[int, msgspec.Meta(ge=0)] = 0
     bids: tuple[Level, ...] = ()
     asks: tuple[Level, ...] = ()
-    ts: int  # exchange time, ns since epoch
+    ts: Nanos  # exchange time
 
     def __post_init__(self) -> None:
         check_price(self.ltp, "ltp")
@@ -103,7 +107,7 @@ class Signal(msgspec.Struct, frozen=True, kw_only=True):
     strategy: Name
     instrument_token: Token
     symbol: Name
-    exchange: Name
+    exchange: Exchange
     side: Side
     quantity: Quantity
     order_type: OrderType = OrderType.MARKET
@@ -114,7 +118,7 @@ class Signal(msgspec.Struct, frozen=True, kw_only=True):
     bids: tuple[Level, ...] = ()
     asks: tuple[Level, ...] = ()
     reason: str = ""
-    ts: int
+    ts: Nanos
 
     def __post_init__(self) -> None:
         check_price(self.reference_price, "reference_price")
@@ -138,7 +142,7 @@ class Order(msgspec.Struct, frozen=True, kw_only=True):
     strategy: Name
     instrument_token: Token
     symbol: Name
-    exchange: Name
+    exchange: Exchange
     side: Side
     quantity: Quantity
     order_type: OrderType
@@ -179,13 +183,13 @@ class Fill(msgspec.Struct, frozen=True, kw_only=True):
     strategy: Name
     instrument_token: Token
     symbol: Name
-    exchange: Name
+    exchange: Exchange
     side: Side
     quantity: Quantity
     price: Decimal
     product: Product
     charges: Charges = Charges()
-    ts: int
+    ts: Nanos
 
     def __post_init__(self) -> None:
         check_price(self.price, "price")
@@ -210,3 +214,4 @@ class DeadLetter(msgspec.Struct, frozen=True, kw_only=True):
     value: str  # the original bytes, utf-8 where they decode, else base64 with value_encoding set
     value_encoding: str = "utf-8"
     key: str | None = None
+    truncated_from: int | None = None  # the original's size, when only its head is kept (it was too big)

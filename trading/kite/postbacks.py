@@ -18,4 +18,4 @@ def postback_valid(data: dict, *, api_secret: str) -> bool:
         order_timestamp=str(data.get("order_timestamp") or ""),
         api_secret=api_secret,
     )
-    return bool(given) and hmac.compare_digest(given, expected)
+    return bool(given) and hmac.compare_digest(given.encode(), expected.encode())  # str needs ASCII

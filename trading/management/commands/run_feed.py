@@ -11,7 +11,7 @@ from trading.feeds import csv_replay
 from trading.feeds.sim import RandomWalkFeed
 from trading.kite import session as kite_session
 from trading.kite.feed import KiteFeed
-from trading.kite.ticks import to_tick
+from trading.kite.ticks import InvalidTick, to_tick
 from trading.models import Instrument, Strategy
 from trading.publishing import tick_envelope
 
@@ -107,7 +107,11 @@ class Command(BaseCommand):
                 except queue.Empty:
                     continue
                 instrument = feed.instruments.get(data.get("instrument_token"))
-                tick = instrument and to_tick(data, instrument, received_ns=time.time_ns())
+                try:
+                    tick = instrument and to_tick(data, instrument, received_ns=time.time_ns())
+                except InvalidTick as exc:  # one impossible tick must not stop the market feed
+                    log.warning("%s", exc)
+                    continue
                 if tick:
                     yield tick
         finally:
