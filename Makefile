@@ -6,8 +6,10 @@ STAMP := $(VENV)/.installed
 DURATION ?= 0
 RATE ?= 200
 BENCH_ARGS ?=
+MINUTES ?= 10
+SEED ?= 1
 
-.PHONY: run test lint bench clean venv browser
+.PHONY: run test lint bench chaos clean venv browser
 
 venv: $(STAMP)
 
@@ -32,6 +34,9 @@ test: $(STAMP) browser lint  ## lint, then the full suite on real Tansu, Redis, 
 
 bench: $(STAMP)  ## throughput and latency vs bare Kafka and the bare hop; BENCH_ARGS=--quick for <2 min
 	$(PY) -m bench $(BENCH_ARGS)
+
+chaos: $(STAMP)  ## the pipeline under load with seeded random kills and freezes; prints lost/duplicated/out of order
+	$(PY) -m alphapanda.chaos --minutes $(MINUTES) --seed $(SEED)
 
 clean:
 	rm -rf .run test-output .pytest_cache

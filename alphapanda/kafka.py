@@ -10,7 +10,7 @@ import logging
 import os
 from collections.abc import Iterable
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 from django.conf import settings
 
@@ -92,6 +92,18 @@ def flush(producer_: Producer, timeout: float = 30.0) -> None:
     remaining = producer_.flush(timeout)
     if remaining:
         raise KafkaException(KafkaError(KafkaError._MSG_TIMED_OUT, f"{remaining} messages not delivered"))
+
+
+def next_offsets(messages: Iterable[Message]) -> list[TopicPartition]:
+    """What to commit after handling `messages`: each partition's offset past its last message.
+
+    Explicit, because with `enable.auto.offset.store` off a bare `commit()` has nothing stored to commit.
+    """
+    after: dict[tuple[str, int], int] = {}
+    for msg in messages:
+        if msg.error() is None:
+            after[(msg.topic(), msg.partition())] = msg.offset() + 1
+    return [TopicPartition(topic, partition, offset) for (topic, partition), offset in after.items()]
 
 
 def create_topics(specs: Iterable[topics.TopicSpec], timeout: float = 15.0) -> tuple[list[str], list[str]]:

@@ -12,40 +12,19 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-from alphapanda import infra, lifecycle
+from alphapanda import children as children_
+from alphapanda import infra
+from alphapanda.children import Child, manage, stop_all, worker
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN_DIR = ROOT / ".run"
 LOCAL_REDIS_DB = 1  # make run's own database when it borrows the machine's redis on :6379
 
 
-@dataclass
-class Child:
-    name: str
-    proc: subprocess.Popen
-    log: Path
-
-    @property
-    def state(self) -> str:
-        rc = self.proc.poll()
-        return "running" if rc is None else f"exited ({rc})"
-
-
 def _start(name: str, argv: list[str], env: dict[str, str]) -> Child:
-    log = RUN_DIR / "logs" / f"{name}.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("w") as out:
-        proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    return Child(name, proc, log)
-
-
-def _stop_all(children: list[Child], grace: float = 10.0) -> None:
-    """Stop in reverse start order (feed first, workers last) so in-flight work drains downstream."""
-    for child in reversed(children):
-        lifecycle.terminate(child.proc, grace)
+    return children_.start(name, argv, env, RUN_DIR / "logs")
 
 
 def _infrastructure(out) -> tuple[list[infra.Service], dict[str, str]]:
@@ -129,8 +108,8 @@ def _start_sandbox(out, web_port: int) -> Child:
     web = f"http://127.0.0.1:{web_port}"
     child = _start(
         "kite-sandbox",
-        [sys.executable, "manage.py", "run_kite_sandbox", "--port", str(port),
-         "--postback-url", f"{web}/kite/postback", "--redirect-url", f"{web}/kite/login"],
+        manage("run_kite_sandbox", "--port", str(port),
+               "--postback-url", f"{web}/kite/postback", "--redirect-url", f"{web}/kite/login"),
         dict(os.environ),
     )  # fmt: skip
     infra.wait_for_port(port, "the Kite sandbox", timeout=20)
@@ -156,6 +135,20 @@ def _zerodha_session(out, sandbox: bool) -> bool:
     return reason is None
 
 
+def _after_hours_square_off_default() -> bool:
+    """The simulated feed trades at the wall clock: after the paper MIS cut-off the demo would only
+    show refusals, so an unconfigured evening run turns the cut-off off (and says so)."""
+    from datetime import datetime, time
+    from zoneinfo import ZoneInfo
+
+    if "PAPER_MIS_SQUARE_OFF" in os.environ:
+        return False
+    if datetime.now(ZoneInfo("Asia/Kolkata")).time() < time(15, 20):
+        return False
+    os.environ["PAPER_MIS_SQUARE_OFF"] = "off"
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make run", description=__doc__)
     parser.add_argument("--duration", type=float, default=0, help="seconds to run (0: until Ctrl-C)")
@@ -167,6 +160,9 @@ def main(argv: list[str] | None = None) -> int:
 
     out = Console(soft_wrap=True)
     out.print("[bold]Alpha Panda[/bold]: starting the local pipeline")
+    if _after_hours_square_off_default():
+        out.print("  MIS       square-off simulation off: it is past 15:20 IST, so every MIS entry would be refused "
+                  "(set PAPER_MIS_SQUARE_OFF=15:20 to keep it)")  # fmt: skip
     fresh = not os.environ.get("DATABASE_URL")  # a new embedded ledger: clear the matching read model
     try:
         services, env_urls = _infrastructure(out)
@@ -201,23 +197,19 @@ def main(argv: list[str] | None = None) -> int:
         live_kite = "zerodha" in brokers and _zerodha_session(out, sandbox)
         call_command("seed_demo")
         env = dict(os.environ)
-        py = sys.executable
-        manage = [py, "manage.py"]
-        children.append(_start("web", [*manage, "runserver", f"127.0.0.1:{web_port}", "--noreload"], env))
+        children.append(_start("web", manage("runserver", f"127.0.0.1:{web_port}", "--noreload"), env))
         for broker in brokers:
-            worker = [py, "-m", "celery", "-A", "alphapanda", "worker", "-Q", broker, "--pool=solo",
-                      "--hostname", f"{broker}@%h", "--loglevel=WARNING"]  # fmt: skip
-            children.append(_start(f"worker-{broker}", worker, env))
-        children.append(_start("bridge", [*manage, "run_bridge"], env))
+            children.append(_start(f"worker-{broker}", worker(broker, broker), env))
+        children.append(_start("bridge", manage("run_bridge"), env))
         if "zerodha" in brokers:
-            children.append(_start("kite-orders", [*manage, "run_kite_orders", "--poll-every", "2"], env))
-        children.append(_start("strategies", [*manage, "run_strategies"], env))
+            children.append(_start("kite-orders", manage("run_kite_orders", "--poll-every", "2"), env))
+        children.append(_start("strategies", manage("run_strategies"), env))
         feed = (
             ["--source", "kite"]
             if live_kite
             else ["--source", "sim", "--rate", str(args.rate), "--seed", str(args.seed)]
         )
-        children.append(_start("feed", [*manage, "run_feed", *feed], env))
+        children.append(_start("feed", manage("run_feed", *feed), env))
         out.print(
             f"  feed      {'Kite (' + ('sandbox' if sandbox else 'live') + ')' if live_kite else 'simulated'}"
         )
@@ -238,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         pass
     finally:
         out.print("stopping processes ...")
-        _stop_all(children)
+        stop_all(children)
         for s in reversed(services):
             s.stop()
         out.print("stopped everything this run started")

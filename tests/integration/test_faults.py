@@ -12,8 +12,9 @@ import os
 import threading
 
 import pytest
+from confluent_kafka import TopicPartition
 
-from alphapanda import faults, infra, redis_conn
+from alphapanda import faults, infra, kafka, redis_conn, topics
 from alphapanda.delivery_report import DeliveryReport, delivery_report
 from alphapanda.delivery_table import render
 from portfolio.models import AppliedFill
@@ -103,7 +104,19 @@ def test_worker_killed_mid_task_then_its_batch_runs_again_once(load) -> None:
     assert report.portfolio.fills >= 30
 
 
+def _committed(group: str, topic: str) -> int:
+    """How far `group` has committed in `topic`, summed over partitions (without joining the group)."""
+    consumer = kafka.consumer(group)
+    try:
+        parts = consumer.committed([TopicPartition(topic, p) for p in range(topics.PARTITIONS)], timeout=10)
+        return sum(max(0, tp.offset) for tp in parts)
+    finally:
+        consumer.close()
+
+
 def test_strategy_runner_killed_then_replayed_ticks_change_nothing_twice(load) -> None:
+    wait_for(lambda: _committed("alphapanda-strategies", topics.MARKET_TICKS) >= 100, timeout=30,
+             what="the runner to commit its place in market.ticks")  # fmt: skip
     _restart(load, "strategies", load.strategies)
     _moves_on()
     _restart(load, "strategies", load.strategies)

@@ -1,6 +1,7 @@
 import logging
 import time
 
+from django import db
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
@@ -45,7 +46,8 @@ class Command(BaseCommand):
                         ticks += 1
                         signals += self._on_message(msg, runner, producer)
                     kafka.flush(producer)  # signals durable before the ticks' offsets pass
-                    consumer.commit(asynchronous=True)
+                    if offsets := kafka.next_offsets(batch):
+                        consumer.commit(offsets=offsets, asynchronous=True)
                 now = time.monotonic()
                 if now - reloaded >= reload_every:
                     reloaded = now
@@ -84,3 +86,8 @@ class Command(BaseCommand):
             runner.reload(selectors.strategy_specs())
         except StrategyConfigError as exc:
             log.error("strategy configuration not reloaded: %s", exc)
+        except (db.OperationalError, db.InterfaceError) as exc:  # the database went away: keep trading
+            db.close_old_connections()
+            log.warning(
+                "strategy configuration not reloaded (database unavailable: %s); trying again later", exc
+            )
