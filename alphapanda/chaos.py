@@ -22,6 +22,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from alphapanda import children, infra
@@ -31,14 +32,14 @@ RUN_DIR = children.ROOT / ".run" / "chaos"
 WORKERS = ("worker-1", "worker-2")
 
 
-def _fresh_database(configured: str | None) -> tuple[str, infra.Service | None]:
+def _fresh_database(configured: str | None, run_dir: Path) -> tuple[str, infra.Service | None]:
     """A clean ledger to match the new (empty) Kafka log: `<name>_chaos` beside a configured
     database, else a new embedded server."""
     import psycopg
 
     if not configured:
-        shutil.rmtree(RUN_DIR / "pgdata", ignore_errors=True)
-        service = infra.start_postgres(RUN_DIR, database="alphapanda_chaos")
+        shutil.rmtree(run_dir / "pgdata", ignore_errors=True)
+        service = infra.start_postgres(run_dir, database="alphapanda_chaos")
         return service.url, service
     parts = urlsplit(configured)
     name = parts.path.lstrip("/") + "_chaos"
@@ -163,8 +164,10 @@ class Chaos:
         redis_service: infra.Service,
         kafka_service: infra.Service,
         rng: random.Random,
+        run_dir: Path,
     ) -> None:
         self.env, self.redis, self.kafka, self.rng = env, redis_service, kafka_service, rng
+        self.run_dir = run_dir
         self.procs: dict[str, Child] = {}
         self.faults: Counter[str] = Counter()
         self.restarts = 0
@@ -176,7 +179,7 @@ class Chaos:
             "feed": children.manage("run_feed", "--source", "sim", "--rate", self.env["CHAOS_TICK_RATE"],
                                     "--seed", str(self.rng.randrange(1 << 30))),
         }.get(name) or children.worker("paper", f"paper-{name}")  # fmt: skip
-        self.procs[name] = children.start(name, argv, self.env, RUN_DIR / "logs", append=True)
+        self.procs[name] = children.start(name, argv, self.env, self.run_dir / "logs", append=True)
 
     def kill_and_restart(self, name: str, *, graceful: bool = False) -> str:
         from alphapanda import faults, lifecycle
@@ -206,7 +209,7 @@ class Chaos:
         port = int(urlsplit(self.redis.url).port or 0)
         self.redis.stop()
         time.sleep(self.rng.uniform(0.2, 2.0))
-        self.redis = infra.start_redis(RUN_DIR, port=port)
+        self.redis = infra.start_redis(self.run_dir, port=port)
         redis_conn._client = None
         return "Redis restarted empty"
 
@@ -256,15 +259,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tick-rate", type=float, default=100, help="simulated ticks per second")
     parser.add_argument("--gap", type=float, nargs=2, default=(3.0, 10.0), help="seconds between faults")
     parser.add_argument("--drain-timeout", type=float, default=180)
+    parser.add_argument("--run-dir", type=Path, default=RUN_DIR, help="logs and embedded services")
     args = parser.parse_args(argv)
+    run_dir: Path = args.run_dir
     rng = random.Random(args.seed)
     out = print
-    out(f"chaos: {args.minutes:g} min, seed {args.seed}; logs in {RUN_DIR / 'logs'}", flush=True)
-    shutil.rmtree(RUN_DIR / "logs", ignore_errors=True)
-    RUN_DIR.mkdir(parents=True, exist_ok=True)
-    kafka_service = infra.start_tansu(RUN_DIR)
-    redis_service = infra.start_redis(RUN_DIR)
-    database_url, pg_service = _fresh_database(os.environ.get("DATABASE_URL"))
+    out(f"chaos: {args.minutes:g} min, seed {args.seed}; logs in {run_dir / 'logs'}", flush=True)
+    shutil.rmtree(run_dir / "logs", ignore_errors=True)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    kafka_service = infra.start_tansu(run_dir)
+    redis_service = infra.start_redis(run_dir)
+    database_url, pg_service = _fresh_database(os.environ.get("DATABASE_URL"), run_dir)
     os.environ.update(KAFKA_BOOTSTRAP=kafka_service.url, REDIS_URL=redis_service.url, DATABASE_URL=database_url,
                       ACTIVE_BROKERS="paper", DJANGO_SETTINGS_MODULE="alphapanda.settings")  # fmt: skip
     # Chaos is about delivery: the paper MIS cut-off (which refuses entries after 15:20 IST) stays off
@@ -281,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
         call_command("migrate", verbosity=0)
         call_command("create_topics", stdout=open(os.devnull, "w"))  # noqa: SIM115
         call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
-        chaos = Chaos(env, redis_service, kafka_service, rng)
+        chaos = Chaos(env, redis_service, kafka_service, rng, run_dir)
         for name in (*WORKERS, "bridge", "strategies", "feed"):
             chaos.start(name)
         injector.start()

@@ -105,6 +105,8 @@ def delivery_report(*, broker: str) -> DeliveryReport:
         dead = set()
         for record in read_records(topics.dlq_topic(topic)):
             letter = dlq.decode_dead_letter(record.value)
+            if (letter.partition, letter.offset) in dead:
+                continue  # dead-lettered again when its batch was redelivered: one message, one reason
             dead.add((letter.partition, letter.offset))
             reason = f"{letter.stage}: {_reason(letter.error)}"
             reasons[reason] = reasons.get(reason, 0) + 1
