@@ -10,15 +10,17 @@ the bridge sends again after its run timeout.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import redis
+import structlog
 from celery import shared_task
 from confluent_kafka import KafkaException
 from django import db
 
-from alphapanda import bridge, dlq, envelope, kafka, redis_conn, topics
+from alphapanda import bridge, dlq, envelope, kafka, metrics, redis_conn, topics
 from alphapanda.errors import BadInput
 
 log = logging.getLogger(__name__)
@@ -57,40 +59,70 @@ def run_batch(
     after: Callable[[], None] | None = None,
 ) -> int:
     """Run `handle` on each message (bad input dead-lettered one by one), or `handle_all` on the lot;
-    then `after` once (read-model figures that need not move per message)."""
+    then `after` once (read-model figures that need not move per message).
+
+    Each message is handled with its correlation and event ids bound to the log context, so any line
+    logged meanwhile (a dead letter, a warning) names the chain it belongs to."""
     topic_broker = topics.broker_of(topic)
     if topic_broker is not None and topic_broker != broker:
         raise ValueError(f"batch of {topic} routed to broker {broker}: refusing to cross brokers")
+    started = time.perf_counter()
+    stats = metrics.stage(broker, stage)
+    metrics.messages_in(broker, stage, topic).inc(len(records))
+    stats.batch_size.observe(len(records))
+    debug = log.isEnabledFor(logging.DEBUG)
     producer = kafka.producer()
     bridge.report_start(redis_conn.client(), broker, batch_id)
     outputs: list[Outgoing] = []
     valid: list[envelope.Message] = []
-    for offset, key, value in records:
-        raw = value.encode("utf-8")
-        try:
-            message = envelope.decode(topic, raw)
-            if handle is not None:
-                outputs.extend(handle(message))
-            valid.append(message)
-        except (envelope.InvalidMessage, BadInput) as exc:
-            dlq.dead_letter(
-                producer,
-                topic=topic,
-                partition=partition,
-                offset=offset,
-                key=key.encode() if key else None,
-                value=raw,
-                stage=stage,
-                error=str(exc),
-            )
-    if handle_all is not None and valid:
-        outputs.extend(handle_all(valid))
-    for out in outputs:
-        kafka.publish(producer, out.topic, out.key, out.envelope)
-    kafka.flush(producer)
-    if after is not None:
-        after()
-    bridge.report_done(redis_conn.client(), broker, batch_id)
+    structlog.contextvars.bind_contextvars(broker=broker, stage=stage)
+    try:
+        for offset, key, value in records:
+            raw = value.encode("utf-8")
+            env = None
+            try:
+                message = envelope.decode(topic, raw)
+                env = message.envelope
+                stats.observe(env.ts_produce, env.ts_event, time.time_ns())
+                structlog.contextvars.bind_contextvars(correlation_id=env.correlation_id, event_id=env.id)
+                if handle is not None:
+                    outputs.extend(handle(message))
+                if debug:  # one line per message, at debug only: the chain's trace through this stage
+                    log.debug("%s took %s", stage, env.type)
+                valid.append(message)
+            except (envelope.InvalidMessage, BadInput) as exc:
+                if env is None:  # undecodable: the ids bound are the previous message's
+                    structlog.contextvars.unbind_contextvars("correlation_id", "event_id")
+                dlq.dead_letter(
+                    producer,
+                    topic=topic,
+                    partition=partition,
+                    offset=offset,
+                    key=key.encode() if key else None,
+                    value=raw,
+                    stage=stage,
+                    error=str(exc),
+                )
+        structlog.contextvars.unbind_contextvars("correlation_id", "event_id")
+        if handle_all is not None and valid:
+            outputs.extend(handle_all(valid))
+        per_topic: dict[str, int] = {}
+        for out in outputs:
+            kafka.publish(producer, out.topic, out.key, out.envelope)
+            per_topic[out.topic] = per_topic.get(out.topic, 0) + 1
+        kafka.flush(producer)
+        metrics.count_outputs(broker, stage, per_topic)
+        if after is not None:
+            after()
+        bridge.report_done(redis_conn.client(), broker, batch_id)
+        if debug:
+            log.debug(
+                "%s batch of %d from %s[%d]: %d valid, out %s",
+                stage, len(records), topic, partition, len(valid), per_topic,
+            )  # fmt: skip
+    finally:
+        structlog.contextvars.clear_contextvars()
+    stats.batch_duration.observe(time.perf_counter() - started)
     return len(valid)
 
 
@@ -124,6 +156,7 @@ def batch_task(
         except TRANSIENT as exc:
             db.close_old_connections()  # a connection the server dropped is replaced on the next use
             delay = min(5.0, 0.25 * 2**self.request.retries)
+            metrics.stage(broker, stage).batch_retries.inc()
             log.warning("%s batch %s: %s; trying again in %.2fs", stage, batch_id, exc, delay)
             raise self.retry(exc=exc, countdown=delay) from exc
 

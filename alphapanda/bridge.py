@@ -18,7 +18,7 @@ from celery import Celery
 from confluent_kafka import Consumer, Producer, TopicPartition
 from kombu.exceptions import OperationalError as QueueUnavailable
 
-from alphapanda import dlq, envelope, kafka, topics
+from alphapanda import dlq, envelope, kafka, metrics, topics
 from alphapanda.inflight import Batch, InFlight, Record
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,7 @@ TASKS: dict[str, str] = {
 POLL_BATCH = 1000
 PAUSE_ABOVE = 5000  # buffered messages per partition before it is paused
 REDIS_CHECK_EVERY_S = 1.0
+METRICS_EVERY_S = 1.0  # gauges (buffered, in flight, lag) are refreshed this often, not per message
 # Redis (the task queue and the completion stream) down or unreachable: wait and resend, never exit.
 REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, QueueUnavailable)
 
@@ -92,6 +93,7 @@ class Bridge:
         self._redis_run_id = self._run_id()
         self._redis_checked = time.monotonic()
         self._redis_lost = False
+        self._metrics_at = 0.0
 
     def _run_id(self) -> str:
         return str(self.redis.info("server").get("run_id", ""))
@@ -129,6 +131,9 @@ class Bridge:
                 )
             self._redis_lost = True
             self.stop_event.wait(0.5)
+        if time.monotonic() - self._metrics_at >= METRICS_EVERY_S:
+            self._metrics_at = time.monotonic()
+            self.update_gauges()
         if time.monotonic() - self._reported >= self.report_every_s:
             self._reported = time.monotonic()
             self.report()
@@ -145,6 +150,17 @@ class Bridge:
             self.inflight.in_flight_count(),
         )
 
+    def update_gauges(self) -> None:
+        """Buffered and in-flight work (exact, from the bridge's own state) and consumer lag (from the
+        broker's watermarks, which Tansu reports unfaithfully)."""
+        metrics.set_buffered(
+            topics.bridged_topics(self.brokers),
+            ((topic, n) for topic, _, n in self.inflight.buffered_lanes()),
+        )
+        metrics.BRIDGE_IN_FLIGHT.set(self.inflight.in_flight_count())
+        metrics.BRIDGE_PAUSED.set(len(self._paused))
+        metrics.update_consumer_lag("bridge", self.consumer)
+
     def drain(self, timeout: float = 8.0) -> None:
         """On shutdown: wait (bounded) for in-flight batches so their offsets get committed."""
         deadline = time.monotonic() + timeout
@@ -154,17 +170,27 @@ class Bridge:
 
     # -- intake ----------------------------------------------------------------------------------
     def _take(self, messages: list) -> None:
+        consumed: dict[str, int] = {}
+        try:
+            self._take_each(messages, consumed)
+        finally:
+            for topic, n in consumed.items():
+                metrics.messages_in(metrics.broker_label(topic), "bridge", topic).inc(n)
+
+    def _take_each(self, messages: list, consumed: dict[str, int]) -> None:
         for msg in messages:
             if msg.error():
                 log.warning("consume error: %s", msg.error())
                 continue
             topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
             self.stats.consumed += 1
+            consumed[topic] = consumed.get(topic, 0) + 1
             raw_key = msg.key()
             key = raw_key.decode("utf-8", "replace") if raw_key else None
             value = msg.value()
             try:
-                envelope.decode(topic, value)
+                env = envelope.decode(topic, value).envelope
+                metrics.topic_stage(topic, "bridge").observe(env.ts_produce, env.ts_event, time.time_ns())
                 record = Record(offset, key, value.decode("utf-8"))
             except (envelope.InvalidMessage, UnicodeDecodeError) as exc:
                 dlq.dead_letter(
@@ -220,6 +246,7 @@ class Bridge:
                 },
                 queue=broker,
             )
+            metrics.messages_out(broker, "bridge", batch.topic).inc(len(records))
         self.stats.dispatched += len(records)
         self.stats.by_topic[batch.topic] = self.stats.by_topic.get(batch.topic, 0) + len(records)
 
@@ -245,6 +272,7 @@ class Bridge:
             offsets=[TopicPartition(batch.topic, batch.partition, batch.next_offset)], asynchronous=True
         )
         self.stats.committed += len(batch.records)
+        metrics.committed(batch.topic).inc(len(batch.records))
 
     def _watch_redis(self) -> None:
         """A Redis that restarted empty (new run id) or was unreachable may have lost queued tasks:
@@ -269,6 +297,7 @@ class Bridge:
         for batch, brokers in again:
             self._send(batch, sorted(brokers))
             self.stats.resent += 1
+            metrics.BRIDGE_RESENT.inc()
 
     def _resend_expired(self) -> None:
         now = time.monotonic()
@@ -291,6 +320,7 @@ class Bridge:
             )
             self._send(batch, sorted(overdue))
             self.stats.resent += 1
+            metrics.BRIDGE_RESENT.inc()
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self.inflight.revoke([(p.topic, p.partition) for p in partitions])

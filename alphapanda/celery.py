@@ -6,6 +6,7 @@ import os
 import sys
 
 from celery import Celery
+from celery.signals import worker_ready
 from kombu import Exchange, Queue
 
 from alphapanda.brokers import KNOWN_BROKERS
@@ -25,3 +26,13 @@ try:
 except ConfigError as exc:  # one clear line, not a traceback
     sys.exit(f"alphapanda: configuration error: {exc}")
 app.autodiscover_tasks()
+
+
+@worker_ready.connect
+def serve_metrics(**kwargs) -> None:
+    """A worker serves its metrics on METRICS_PORT (0: off). Tasks run in this process with the solo
+    pool every worker here uses; a prefork pool's children would need prometheus-client's
+    multiprocess mode, which is not set up."""
+    from alphapanda import metrics
+
+    metrics.serve(settings.CONFIG.metrics_port, settings.CONFIG.metrics_addr, "worker")

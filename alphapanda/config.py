@@ -54,6 +54,8 @@ class Config:
     static_root: str
     paper_mis_square_off: time | None  # None: off
     kite: KiteConfig
+    metrics_port: int = 0  # 0: no per-process metrics server (the web serves /metrics regardless)
+    metrics_addr: str = "127.0.0.1"
 
 
 def _raw(name: str, default: str) -> str:
@@ -108,6 +110,13 @@ def _number(name: str, default: str, kind: type, *, minimum: float) -> float | i
     if not math.isfinite(value) or value < minimum:
         raise ConfigError(f"{name}={raw!r} must be a finite number of at least {minimum}")
     return value
+
+
+def _port(name: str, default: str) -> int:
+    raw = _raw(name, default).strip() or "0"
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > 65535:
+        raise ConfigError(f"{name}={raw!r} is not a port (0 to 65535; 0 turns it off)")
+    return int(raw)
 
 
 def _clock(name: str, default: str) -> time | None:
@@ -190,4 +199,6 @@ def load() -> Config:
         static_root=_raw("STATIC_ROOT", "").strip(),
         paper_mis_square_off=_clock("PAPER_MIS_SQUARE_OFF", "15:20"),
         kite=_kite(brokers),
+        metrics_port=_port("METRICS_PORT", "0"),
+        metrics_addr=_raw("METRICS_ADDR", "127.0.0.1").strip() or "127.0.0.1",
     )

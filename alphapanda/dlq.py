@@ -8,7 +8,7 @@ import logging
 import msgspec
 from confluent_kafka import Producer
 
-from alphapanda import envelope, events, kafka, topics
+from alphapanda import envelope, events, kafka, metrics, topics
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,7 @@ def dead_letter(
     )
     log.warning("dead-lettered %s[%d]@%d at %s: %s", topic, partition, offset, stage, error)
     kafka.publish(producer, topics.dlq_topic(topic), key, env)
+    metrics.dead_lettered(topic, stage)
 
 
 def decode_dead_letter(value: bytes) -> events.DeadLetter:

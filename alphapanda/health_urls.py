@@ -1,4 +1,4 @@
-"""Liveness and readiness for load balancers and operators."""
+"""Liveness and readiness for load balancers and operators; Prometheus metrics for scrapers."""
 
 from django.urls import path
 
@@ -7,4 +7,5 @@ from alphapanda import health_views
 urlpatterns = [
     path("healthz", health_views.healthz, name="healthz"),
     path("readyz", health_views.readyz, name="readyz"),
+    path("metrics", health_views.metrics, name="metrics"),
 ]

@@ -144,5 +144,9 @@ class InFlight:
             if lane and lane.in_flight:
                 self._batches.pop(lane.in_flight.batch_id, None)
 
+    def buffered_lanes(self) -> list[tuple[str, int, int]]:
+        """(topic, partition, records buffered) of every partition held: for gauges."""
+        return [(topic, partition, len(lane.buffered)) for (topic, partition), lane in self._lanes.items()]
+
     def in_flight_count(self) -> int:
         return len(self._batches)

@@ -27,6 +27,12 @@ def _start(name: str, argv: list[str], env: dict[str, str]) -> Child:
     return children_.start(name, argv, env, RUN_DIR / "logs")
 
 
+def _with_metrics_port(env: dict[str, str], name: str, ports: dict[str, int]) -> dict[str, str]:
+    """A child's environment with its own free METRICS_PORT, so no two children collide."""
+    ports[name] = infra.free_port()
+    return {**env, "METRICS_PORT": str(ports[name])}
+
+
 def _infrastructure(out) -> tuple[list[infra.Service], dict[str, str]]:
     RUN_DIR.mkdir(exist_ok=True)
     services = []
@@ -197,19 +203,24 @@ def main(argv: list[str] | None = None) -> int:
         live_kite = "zerodha" in brokers and _zerodha_session(out, sandbox)
         call_command("seed_demo")
         env = dict(os.environ)
+        ports: dict[str, int] = {}
         children.append(_start("web", manage("runserver", f"127.0.0.1:{web_port}", "--noreload"), env))
         for broker in brokers:
-            children.append(_start(f"worker-{broker}", worker(broker, broker), env))
-        children.append(_start("bridge", manage("run_bridge"), env))
+            name = f"worker-{broker}"
+            children.append(_start(name, worker(broker, broker), _with_metrics_port(env, name, ports)))
+        children.append(_start("bridge", manage("run_bridge"), _with_metrics_port(env, "bridge", ports)))
         if "zerodha" in brokers:
-            children.append(_start("kite-orders", manage("run_kite_orders", "--poll-every", "2"), env))
-        children.append(_start("strategies", manage("run_strategies"), env))
+            children.append(_start("kite-orders", manage("run_kite_orders", "--poll-every", "2"),
+                                   _with_metrics_port(env, "kite-orders", ports)))  # fmt: skip
+        children.append(
+            _start("strategies", manage("run_strategies"), _with_metrics_port(env, "strategies", ports))
+        )
         feed = (
             ["--source", "kite"]
             if live_kite
             else ["--source", "sim", "--rate", str(args.rate), "--seed", str(args.seed)]
         )
-        children.append(_start("feed", manage("run_feed", *feed), env))
+        children.append(_start("feed", manage("run_feed", *feed), _with_metrics_port(env, "feed", ports)))
         out.print(
             f"  feed      {'Kite (' + ('sandbox' if sandbox else 'live') + ')' if live_kite else 'simulated'}"
         )
@@ -219,6 +230,8 @@ def main(argv: list[str] | None = None) -> int:
         out.print(f"  dashboard http://127.0.0.1:{web_port}/   (admin: /admin/, API: /api/v1/docs/)")
         out.print(f"  login     {username} / {password}   (a new password every run)", markup=False)
         out.print(f"  logs      {RUN_DIR / 'logs'}/<process>.log")
+        metrics_ports = ", ".join(f"{name} :{port}" for name, port in ports.items())
+        out.print(f"  metrics   {metrics_ports}, web :{web_port}/metrics  (Prometheus text at /metrics)")
         from alphapanda.live_table import show
 
         labels = {

@@ -9,6 +9,7 @@ import environ
 import structlog
 
 from alphapanda import config as _config
+from alphapanda.log_redact import redact_secrets
 
 CONFIG = _config.load()
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -141,10 +142,14 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_TIME_LIMIT = 120
 
 # Structured logs through structlog's stdlib bridge: console for people, JSON for collectors.
+# merge_contextvars adds what the message being handled bound (correlation_id, event_id, broker,
+# stage: see batches.run_batch and run_strategies), so a chain can be followed from tick to fill.
 _PRE_CHAIN = [
+    structlog.contextvars.merge_contextvars,
     structlog.stdlib.add_log_level,
     structlog.stdlib.add_logger_name,
     structlog.processors.TimeStamper(fmt="iso", utc=True),
+    redact_secrets,
 ]
 LOGGING = {
     "version": 1,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from alphapanda import kafka
+from alphapanda import kafka, metrics
 from alphapanda.batches import Outgoing
 from trading.kite.orders import order_update_apply
 from trading.services import activity_refresh
@@ -14,9 +14,13 @@ def publish(outputs: list[Outgoing]) -> None:
     if not outputs:
         return
     producer = kafka.producer()
+    per_topic: dict[str, int] = {}
     for out in outputs:
         kafka.publish(producer, out.topic, out.key, out.envelope)
+        per_topic[out.topic] = per_topic.get(out.topic, 0) + 1
     kafka.flush(producer)
+    for topic, n in per_topic.items():
+        metrics.count_outputs(metrics.broker_label(topic), "kite-updates", {topic: n})
 
 
 def order_update_receive(*, data: dict, source: str) -> int:

@@ -3,9 +3,10 @@ import queue
 import time
 from pathlib import Path
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from alphapanda import kafka, lifecycle, topics
+from alphapanda import kafka, lifecycle, metrics, topics
 from trading import selectors
 from trading.feeds import csv_replay
 from trading.feeds.sim import RandomWalkFeed
@@ -42,6 +43,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, source: str, **opts) -> None:
         stop = lifecycle.stop_on_signals()
+        metrics.serve(settings.CONFIG.metrics_port, settings.CONFIG.metrics_addr, "feed")
+        published = metrics.messages_out(metrics.SHARED, "feed", topics.MARKET_TICKS)
         producer = kafka.new_producer()
         if source == "sim":
             ticks = self._sim(opts)
@@ -65,6 +68,7 @@ class Command(BaseCommand):
                 if opts["record"]:
                     recorded.append(tick)
                 sent += 1
+                published.inc()
                 if opts["count"] and sent >= opts["count"]:
                     break
                 if opts["duration"] and time.monotonic() - started >= opts["duration"]:

@@ -1,11 +1,12 @@
 import logging
 import time
 
+import structlog
 from django import db
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from alphapanda import dlq, envelope, kafka, lifecycle, topics
+from alphapanda import dlq, envelope, kafka, lifecycle, metrics, topics
 from trading import selectors
 from trading.publishing import signal_envelope, signal_topic_key
 from trading.runner import StrategyRunner
@@ -13,9 +14,13 @@ from trading.strategies.base import StrategyConfigError
 
 log = logging.getLogger("trading.strategies")
 POLL_BATCH = 1000
+STAGE = "strategies"
+GAUGES_EVERY_S = 2.0  # consumer lag is refreshed this often
 
 
 class Command(BaseCommand):
+    _stats = metrics.stage(metrics.SHARED, STAGE)
+    _debug = False
     help = "Run the active strategies on market.ticks and fan their signals out to <broker>.signals.raw."
 
     def add_arguments(self, parser) -> None:
@@ -31,20 +36,26 @@ class Command(BaseCommand):
         consumer = kafka.consumer(group)
         producer = kafka.new_producer()
         consumer.subscribe([topics.MARKET_TICKS])
+        metrics.serve(settings.CONFIG.metrics_port, settings.CONFIG.metrics_addr, STAGE)
+        ticks_in = metrics.messages_in(metrics.SHARED, STAGE, topics.MARKET_TICKS)
+        self._debug = log.isEnabledFor(logging.DEBUG)
+        structlog.contextvars.bind_contextvars(stage=STAGE)
         ticks = signals = 0
-        reloaded = reported = time.monotonic()
+        reloaded = reported = gauged = time.monotonic()
         log.info("strategy runner started: brokers %s", ",".join(settings.ACTIVE_BROKERS))
         try:
             while not stop.is_set():
                 first = consumer.poll(0.05)
                 if first is not None:
                     batch = [first, *consumer.consume(POLL_BATCH - 1, 0)]
+                    ticks_in.inc(len(batch))
                     for msg in batch:
                         if msg.error():
                             log.warning("consume error: %s", msg.error())
                             continue
                         ticks += 1
                         signals += self._on_message(msg, runner, producer)
+                    structlog.contextvars.unbind_contextvars("correlation_id", "event_id")
                     kafka.flush(producer)  # signals durable before the ticks' offsets pass
                     if offsets := kafka.next_offsets(batch):
                         consumer.commit(offsets=offsets, asynchronous=True)
@@ -52,18 +63,24 @@ class Command(BaseCommand):
                 if now - reloaded >= reload_every:
                     reloaded = now
                     self._reload(runner)
+                if now - gauged >= GAUGES_EVERY_S:
+                    gauged = now
+                    metrics.update_consumer_lag(STAGE, consumer)
                 if now - reported >= 10:
                     reported = now
                     log.info("ticks=%d signals=%d strategy_errors=%s", ticks, signals, dict(runner.errors))
         finally:
+            structlog.contextvars.clear_contextvars()
             kafka.flush(producer)
             consumer.close()
         log.info("strategy runner stopped after %d ticks, %d signals", ticks, signals)
 
     def _on_message(self, msg, runner: StrategyRunner, producer) -> int:
+        """One tick through the strategies, its correlation id bound to the log context meanwhile."""
         try:
             message = envelope.decode(msg.topic(), msg.value())
         except envelope.InvalidMessage as exc:
+            structlog.contextvars.unbind_contextvars("correlation_id", "event_id")
             dlq.dead_letter(
                 producer,
                 topic=msg.topic(),
@@ -75,10 +92,21 @@ class Command(BaseCommand):
                 error=str(exc),
             )
             return 0
+        env = message.envelope
+        self._stats.observe(env.ts_produce, env.ts_event, time.time_ns())
+        structlog.contextvars.bind_contextvars(correlation_id=env.correlation_id, event_id=env.id)
         out = runner.on_tick(message.payload)
         for broker, signal in out:
             topic, key = signal_topic_key(broker, signal)
             kafka.publish(producer, topic, key, signal_envelope(message.envelope, broker, signal))
+            metrics.messages_out(broker, STAGE, topic).inc()
+        if out and self._debug:
+            log.debug(
+                "tick %s: %d signals (%s)",
+                message.payload.symbol,
+                len(out),
+                ",".join(s.strategy for _, s in out),
+            )
         return len(out)
 
     def _reload(self, runner: StrategyRunner) -> None:
