@@ -301,13 +301,16 @@ class Bridge:
 
     def _resend_expired(self) -> None:
         now = time.monotonic()
+        waiting = self.inflight.unstarted(now, older_than=self.batch_timeout_s)
+        idle = frozenset(b for b in waiting if not self.redis.llen(b))  # the queue is named after the broker
         expired = self.inflight.expired(
-            now, run_timeout=self.batch_timeout_s, queue_timeout=self.queue_timeout_s
+            now, run_timeout=self.batch_timeout_s, queue_timeout=self.queue_timeout_s, idle=idle
         )
         for batch, overdue in expired:
             batch = self.inflight.resent(batch, now)
             log.warning(
-                "batch %s[%d] offsets %d-%d unfinished (ran over %.0fs, or never began in %.0fs); "
+                "batch %s[%d] offsets %d-%d unfinished (ran over %.0fs, or never began in %.0fs, or "
+                "never began with its queue empty); "
                 "sending again (attempt %d) to %s",
                 batch.topic,
                 batch.partition,

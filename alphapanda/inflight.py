@@ -32,8 +32,12 @@ class Batch:
     attempts: int = 1
     started: dict[str, float] = field(default_factory=dict)  # broker -> when its task began
 
-    def overdue(self, now: float, *, run_timeout: float, queue_timeout: float) -> set[str]:
-        """Brokers whose task ran too long (a worker died) or never began (the task was lost).
+    def overdue(
+        self, now: float, *, run_timeout: float, queue_timeout: float, idle: frozenset[str] = frozenset()
+    ) -> set[str]:
+        """Brokers whose task ran too long (a worker died), or never began: within the queue timeout
+        while their queue is still busy, within the run timeout once it is `idle` (empty, so the task
+        is nowhere to be run: held by a worker that died before starting it, or lost with Redis).
 
         Time spent waiting in the queue behind other work is not a reason to send again.
         """
@@ -42,6 +46,7 @@ class Batch:
             for broker in self.waiting_for
             if (broker in self.started and now - self.started[broker] >= run_timeout)
             or (broker not in self.started and now - self.sent_at >= queue_timeout)
+            or (broker not in self.started and broker in idle and now - self.sent_at >= run_timeout)
         }
 
     @property
@@ -114,14 +119,24 @@ class InFlight:
             batch.started.setdefault(broker, now)
 
     def expired(
-        self, now: float, *, run_timeout: float, queue_timeout: float
+        self, now: float, *, run_timeout: float, queue_timeout: float, idle: frozenset[str] = frozenset()
     ) -> list[tuple[Batch, set[str]]]:
         out = []
         for batch in self._batches.values():
-            overdue = batch.overdue(now, run_timeout=run_timeout, queue_timeout=queue_timeout)
+            overdue = batch.overdue(now, run_timeout=run_timeout, queue_timeout=queue_timeout, idle=idle)
             if overdue:
                 out.append((batch, overdue))
         return out
+
+    def unstarted(self, now: float, *, older_than: float) -> set[str]:
+        """Brokers owing a batch sent more than `older_than` s ago that has not begun."""
+        return {
+            broker
+            for batch in self._batches.values()
+            if now - batch.sent_at >= older_than
+            for broker in batch.waiting_for
+            if broker not in batch.started
+        }
 
     def resent(self, batch: Batch, now: float) -> Batch:
         """Give an expired batch a new id so a late completion of the old send is ignored."""

@@ -134,6 +134,9 @@ CELERY_TASK_IGNORE_RESULT = True  # completion goes to a Redis stream the bridge
 CELERY_TASK_ACKS_LATE = True  # a task killed mid-run is redelivered; tasks are idempotent
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# One task at a time and none held in reserve: a worker killed holds at most the batch it runs, which
+# the bridge sends again (a reserved, unstarted one would sit unacknowledged until the visibility timeout).
+CELERY_WORKER_CONCURRENCY = 1
 CELERY_TASK_DEFAULT_QUEUE = ACTIVE_BROKERS[0]
 CELERY_TASK_CREATE_MISSING_QUEUES = False
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}

@@ -49,18 +49,56 @@ def all_keys(broker: str) -> list[str]:
     return [positions_key(broker), marks_key(broker), account_key(broker), activity_key(broker)]
 
 
-def _set_if_newer(hash_key: str, field: str, value: dict, version: int) -> None:
-    client = redis_conn.client()
-    client.eval(_SET_IF_NEWER, 1, hash_key, field, json.dumps(value | {"version": version}), version)
+_set_if_newer_script = None
+
+
+def _set_if_newer(target, hash_key: str, field: str, value: dict, version: int) -> None:
+    """On a client or a pipeline (EVALSHA, loading the script once per process)."""
+    global _set_if_newer_script
+    if _set_if_newer_script is None:
+        _set_if_newer_script = redis_conn.client().register_script(_SET_IF_NEWER)
+    _set_if_newer_script(
+        keys=[hash_key], args=[field, json.dumps(value | {"version": version}), version], client=target
+    )
+
+
+def _position_set(target, broker: str, strategy: str, token: int, symbol: str, position: Position) -> None:
+    value = asdict(position) | {"strategy": strategy, "token": token, "symbol": symbol}
+    _set_if_newer(target, positions_key(broker), f"{strategy}|{token}", value, position.fills)
+
+
+def _account_set(target, broker: str, starting_cash: int, cash: int, version: int) -> None:
+    _set_if_newer(
+        target, account_key(broker), "state", {"starting_cash": starting_cash, "cash": cash}, version
+    )
 
 
 def position_set(broker: str, *, strategy: str, token: int, symbol: str, position: Position) -> None:
-    value = asdict(position) | {"strategy": strategy, "token": token, "symbol": symbol}
-    _set_if_newer(positions_key(broker), f"{strategy}|{token}", value, position.fills)
+    _position_set(redis_conn.client(), broker, strategy, token, symbol, position)
 
 
 def account_set(broker: str, *, starting_cash: int, cash: int, version: int) -> None:
-    _set_if_newer(account_key(broker), "state", {"starting_cash": starting_cash, "cash": cash}, version)
+    _account_set(redis_conn.client(), broker, starting_cash, cash, version)
+
+
+def ledger_mirror(
+    broker: str,
+    positions: list[tuple[str, int, str, Position]],
+    *,
+    account: tuple[int, int, int] | None = None,
+    counts: Mapping[str, int] | None = None,
+) -> None:
+    """Positions `(strategy, token, symbol, position)`, the account `(starting_cash, cash, version)`
+    and activity counts to add, in one round trip."""
+    pipe = redis_conn.client().pipeline(transaction=False)
+    for strategy, token, symbol, position in positions:
+        _position_set(pipe, broker, strategy, token, symbol, position)
+    if account is not None:
+        _account_set(pipe, broker, *account)
+    for name, n in (counts or {}).items():
+        if n:
+            pipe.hincrby(activity_key(broker), name, n)
+    pipe.execute()
 
 
 def marks_set(broker: str, last_prices: Mapping[int, Decimal]) -> None:
@@ -70,6 +108,11 @@ def marks_set(broker: str, last_prices: Mapping[int, Decimal]) -> None:
 
 def activity_set(broker: str, **counts: int) -> None:
     redis_conn.client().hset(activity_key(broker), mapping=counts)
+
+
+def activity_add(broker: str, **counts: int) -> None:
+    """Add what a batch newly made (a redelivery makes nothing, so adds nothing)."""
+    ledger_mirror(broker, [], counts=counts)
 
 
 def has_account(broker: str) -> bool:

@@ -7,6 +7,7 @@ from dataclasses import asdict
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from alphapanda import envelope, events
 from alphapanda.batches import Outgoing
@@ -16,6 +17,8 @@ from portfolio.log_audit import distinct_fills
 from portfolio.models import Account, AppliedFill, PnlPoint
 from portfolio.models import Position as PositionRow
 from portfolio.positions import Position, apply_fill, fill_cash_flow, replay
+from riskcheck.models import SignalDecision
+from trading.models import Fill, Order
 
 _FIELDS = tuple(Position.__dataclass_fields__)
 
@@ -41,16 +44,12 @@ def account_ensure(*, broker: str, starting_cash: int | None = None) -> Account:
     return account
 
 
-def _mirror(row: PositionRow, account: Account) -> None:
-    read_model.position_set(
-        row.broker,
-        strategy=row.strategy,
-        token=row.instrument_token,
-        symbol=row.symbol,
-        position=_domain(row),
-    )
-    read_model.account_set(
-        row.broker, starting_cash=account.starting_cash, cash=account.cash, version=account.version
+def _mirror(broker: str, rows: Iterable[PositionRow], account: Account) -> None:
+    """The ledger's positions and account into the read model, in one round trip."""
+    read_model.ledger_mirror(
+        broker,
+        [(r.strategy, r.instrument_token, r.symbol, _domain(r)) for r in rows],
+        account=(account.starting_cash, account.cash, account.version),
     )
 
 
@@ -61,51 +60,105 @@ def read_model_ensure(*, broker: str) -> bool:
     """
     if read_model.has_account(broker):
         return False
-    account = account_ensure(broker=broker)
-    for row in PositionRow.objects.filter(broker=broker):
-        _mirror(row, account)
-    read_model.account_set(
-        broker, starting_cash=account.starting_cash, cash=account.cash, version=account.version
-    )
+    _mirror(broker, PositionRow.objects.filter(broker=broker), account_ensure(broker=broker))
+    _activity_recount(broker)
     return True
 
 
+def _activity_recount(broker: str) -> None:
+    """The read model's counts, which batches add to as they make things, recounted from the ledger."""
+    decisions = SignalDecision.objects.filter(broker=broker)
+    read_model.activity_set(
+        broker,
+        signals=decisions.count(),
+        rejections=decisions.filter(outcome=SignalDecision.REJECTED).count(),
+        orders=Order.objects.filter(broker=broker).count(),
+        fills=Fill.objects.filter(broker=broker).count(),
+    )
+
+
 def fill_apply(*, broker: str, message: envelope.Message) -> list[Outgoing]:
-    """Apply one fill exactly once: the applied-fill row, position and cash change in one transaction."""
-    fill: events.Fill = message.payload
+    """Apply one fill exactly once (see `fills_apply`)."""
+    return fills_apply(broker=broker, messages=[message])
+
+
+def fills_apply(*, broker: str, messages: list[envelope.Message]) -> list[Outgoing]:
+    """Apply a batch of fills, each exactly once and in order, in one transaction: the applied-fill
+    rows, positions and cash together; then the read model in one round trip.
+
+    The account row's lock comes first and serialises a broker's portfolio writes, so the
+    applied-fill rows of one key are numbered in applied order and no two batches deadlock.
+    """
+    fills: list[events.Fill] = distinct_fills(m.payload for m in messages)
+    if not fills:
+        return []
     account_ensure(broker=broker)
     read_model_ensure(broker=broker)
+    keys = {(f.strategy, f.instrument_token) for f in fills}
     with transaction.atomic():
-        # The position's lock first: applied-fill rows of one key are then numbered in applied order.
-        row, _ = PositionRow.objects.select_for_update().get_or_create(
-            broker=broker,
-            strategy=fill.strategy,
-            instrument_token=fill.instrument_token,
-            defaults={"symbol": fill.symbol},
-        )
-        _, created = AppliedFill.objects.get_or_create(
-            broker=broker,
-            fill_id=fill.fill_id,
-            defaults={"strategy": fill.strategy, "instrument_token": fill.instrument_token},
-        )
         account = Account.objects.select_for_update().get(broker=broker)
-        if created:
+        applied = set(
+            AppliedFill.objects.filter(broker=broker, fill_id__in=[f.fill_id for f in fills]).values_list(
+                "fill_id", flat=True
+            )
+        )
+        fresh = [f for f in fills if f.fill_id not in applied]
+        rows = _positions_locked(
+            broker, keys, symbols={(f.strategy, f.instrument_token): f.symbol for f in fresh}
+        )
+        changed: dict[tuple[str, int], PositionRow] = {}
+        now = timezone.now()
+        for fill in fresh:
+            row = rows[(fill.strategy, fill.instrument_token)]
             price, charges = to_paise(fill.price), to_paise(fill.charges.total)
             position = apply_fill(
                 _domain(row), side=fill.side, quantity=fill.quantity, price=price, charges=charges
             )
             for name, value in asdict(position).items():
                 setattr(row, name, value)
-            row.product = fill.product.value
-            row.save()
+            row.product, row.updated_at = fill.product.value, now
+            changed[(fill.strategy, fill.instrument_token)] = row
             account.cash += fill_cash_flow(
                 side=fill.side, quantity=fill.quantity, price=price, charges=charges
             )
+        if fresh:
+            AppliedFill.objects.bulk_create(
+                AppliedFill(
+                    broker=broker, fill_id=f.fill_id, strategy=f.strategy, instrument_token=f.instrument_token
+                )
+                for f in fresh
+            )
+            PositionRow.objects.bulk_update(list(changed.values()), [*_FIELDS, "product", "updated_at"])
             account.version += 1
-            account.save()
+            account.save(update_fields=["cash", "version", "updated_at"])
     # Durable first, read model second: a crash here is healed by the redelivery or a rebuild.
-    _mirror(row, account)
+    _mirror(broker, (changed or rows).values(), account)
     return []
+
+
+def _positions_locked(
+    broker: str, keys: set[tuple[str, int]], *, symbols: dict[tuple[str, int], str]
+) -> dict[tuple[str, int], PositionRow]:
+    """The positions of `keys`, locked, the missing ones created (under the account's lock)."""
+    strategies, tokens = {s for s, _ in keys}, {t for _, t in keys}
+
+    def locked() -> dict[tuple[str, int], PositionRow]:
+        found = PositionRow.objects.select_for_update().filter(
+            broker=broker, strategy__in=strategies, instrument_token__in=tokens
+        )
+        return {
+            (r.strategy, r.instrument_token): r for r in found if (r.strategy, r.instrument_token) in keys
+        }
+
+    rows = locked()
+    missing = [k for k in keys if k not in rows and k in symbols]
+    if missing:
+        PositionRow.objects.bulk_create(
+            PositionRow(broker=broker, strategy=s, instrument_token=t, symbol=symbols[(s, t)])
+            for s, t in missing
+        )
+        rows = locked()
+    return rows
 
 
 def rebuild(*, broker: str, fills: Iterable[events.Fill]) -> tuple[int, int]:
@@ -143,11 +196,7 @@ def rebuild(*, broker: str, fills: Iterable[events.Fill]) -> tuple[int, int]:
         account.version += 1
         account.save()
     read_model.clear_ledger_mirror(broker)
-    for row in rows:
-        _mirror(row, account)
-    read_model.account_set(
-        broker, starting_cash=account.starting_cash, cash=account.cash, version=account.version
-    )
+    _mirror(broker, rows, account)
     return len(unique), len(rows)
 
 

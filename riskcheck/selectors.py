@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import django_filters
 from django.conf import settings
-from django.db.models import QuerySet, Sum
+from django.db.models import QuerySet
 
 from alphapanda.models import BrokerGrant
 from alphapanda.money import from_paise
@@ -65,81 +65,99 @@ def trading_day_get(*, broker: str, day, equity: int) -> TradingDay:
 
 def entries_blocked(*, broker: str, strategy: str) -> str | None:
     """Why this strategy may not open risk on this broker now: the kill switch, or a pause."""
-    reason = kill_switch_reason(broker=broker)
-    if reason:
-        return reason
-    if Strategy.objects.filter(name=strategy, paused_brokers__contains=[broker]).exists():
-        return f"strategy {strategy} is paused on {broker}"
-    return None
+    return _blocked(kill_switch_reason(broker=broker), _paused(broker), broker, strategy)
 
 
-def mis_cutoff_get(
-    *, broker: str, strategy: str, instrument_token: int, product: str, market_ts: int
-) -> MisCutoff | None:
-    """Paper's MIS cut-off for a signal decided on a tick at `market_ts` (ns), or None where it does not
-    apply: zerodha (Kite enforces its own), PAPER_MIS_SQUARE_OFF=off, or a CNC/NRML signal.
-
-    Judged on the market clock, as the square-off is, so a replay of a day's ticks decides alike.
-    """
-    cutoff = settings.CONFIG.paper_mis_square_off
-    if broker != "paper" or cutoff is None or product != "MIS":
-        return None
-    at = datetime.fromtimestamp(market_ts / 1e9, IST)
-    squared_off = TradingDay.objects.filter(
-        broker=broker, day=at.date(), squared_off_at__isnull=False
-    ).exists()
-    position = (
-        Position.objects.filter(broker=broker, strategy=strategy, instrument_token=instrument_token)
-        .values_list("quantity", flat=True)
-        .first()
+def _paused(broker: str) -> frozenset[str]:
+    return frozenset(
+        Strategy.objects.filter(paused_brokers__contains=[broker]).values_list("name", flat=True)
     )
-    return MisCutoff(at=cutoff, market_time=at, squared_off=squared_off, position=position or 0)
 
 
-def exposure_get(
-    *,
-    broker: str,
-    strategy: str,
-    instrument_token: int,
-    now: datetime,
-    product: str | None = None,
-    market_ts: int | None = None,
-) -> Exposure:
-    """The account as the rules see it; paper's MIS cut-off is weighed for a signal's `product` decided
-    on a tick at `market_ts` (ns), and left out without them."""
-    net = (
-        Position.objects.filter(broker=broker)
-        .values("instrument_token")
-        .annotate(net=Sum("quantity"))
-        .exclude(net=0)
-    )
-    by_token = {row["instrument_token"]: row["net"] for row in net}
-    day_start = datetime.combine(now.astimezone(IST).date(), dtime.min, IST)
-    trades = SignalDecision.objects.filter(
-        broker=broker, outcome=SignalDecision.VALIDATED, decided_at__gte=day_start
-    ).count()
-    read_model_ensure(broker=broker)
-    snap = read_model.snapshot(broker)
-    equity = snap["summary"].equity
-    day = trading_day_get(broker=broker, day=now.astimezone(IST).date(), equity=equity)
-    base = breakers.baseline(  # the daily loss breaker's base: a release re-opens entries too
-        start_equity=day.start_equity, peak_equity=None, released_equity=day.released_equity
-    )
-    mark = snap["marks"].get(instrument_token)
-    mis_cutoff = None
-    if market_ts is not None and product is not None:
-        mis_cutoff = mis_cutoff_get(broker=broker, strategy=strategy, instrument_token=instrument_token,
-                                    product=product, market_ts=market_ts)  # fmt: skip
-    return Exposure(
-        position=by_token.get(instrument_token, 0),
-        open_positions=len(by_token),
-        trades_today=trades,
-        day_pnl=from_paise(equity - base.loss_base),
-        last_price=from_paise(mark) if mark is not None else None,
-        entries_blocked=entries_blocked(broker=broker, strategy=strategy),
-        pnl_since_release=base.released,
-        mis_cutoff=mis_cutoff,
-    )
+def _blocked(switch: str | None, paused: frozenset[str], broker: str, strategy: str) -> str | None:
+    if switch:
+        return switch
+    return f"strategy {strategy} is paused on {broker}" if strategy in paused else None
+
+
+class ExposureContext:
+    """The account as the rules see it, read once for a batch of signals (a handful of queries in
+    all, not per signal). Trades validated within the batch are counted as they are decided."""
+
+    def __init__(self, *, broker: str, now: datetime) -> None:
+        self.broker = broker
+        self.by_key: dict[tuple[str, int], int] = {}
+        self.net: dict[int, int] = {}
+        for strategy, token, quantity in Position.objects.filter(broker=broker).values_list(
+            "strategy", "instrument_token", "quantity"
+        ):
+            self.by_key[(strategy, token)] = quantity
+            self.net[token] = self.net.get(token, 0) + quantity
+        day_start = datetime.combine(now.astimezone(IST).date(), dtime.min, IST)
+        self.trades_today = SignalDecision.objects.filter(
+            broker=broker, outcome=SignalDecision.VALIDATED, decided_at__gte=day_start
+        ).count()
+        read_model_ensure(broker=broker)
+        snap = read_model.snapshot(broker)
+        self.marks = snap["marks"]
+        equity = snap["summary"].equity
+        day = trading_day_get(broker=broker, day=now.astimezone(IST).date(), equity=equity)
+        base = breakers.baseline(  # the daily loss breaker's base: a release re-opens entries too
+            start_equity=day.start_equity, peak_equity=None, released_equity=day.released_equity
+        )
+        self.day_pnl = from_paise(equity - base.loss_base)
+        self.released = base.released
+        self.switch = kill_switch_reason(broker=broker)
+        self.paused = _paused(broker)
+        self._squared_off: dict = {}
+
+    def _squared_off_on(self, day) -> bool:
+        if day not in self._squared_off:
+            self._squared_off[day] = TradingDay.objects.filter(
+                broker=self.broker, day=day, squared_off_at__isnull=False
+            ).exists()
+        return self._squared_off[day]
+
+    def mis_cutoff(
+        self, *, strategy: str, instrument_token: int, product: str, market_ts: int
+    ) -> MisCutoff | None:
+        """Paper's MIS cut-off for a signal decided on a tick at `market_ts` (ns), or None where it does
+        not apply: zerodha (Kite enforces its own), PAPER_MIS_SQUARE_OFF=off, or a CNC/NRML signal.
+
+        Judged on the market clock, as the square-off is, so a replay of a day's ticks decides alike.
+        """
+        cutoff = settings.CONFIG.paper_mis_square_off
+        if self.broker != "paper" or cutoff is None or product != "MIS":
+            return None
+        at = datetime.fromtimestamp(market_ts / 1e9, IST)
+        return MisCutoff(at=cutoff, market_time=at, squared_off=self._squared_off_on(at.date()),
+                         position=self.by_key.get((strategy, instrument_token), 0))  # fmt: skip
+
+    def exposure(
+        self,
+        *,
+        strategy: str,
+        instrument_token: int,
+        product: str | None = None,
+        market_ts: int | None = None,
+    ) -> Exposure:
+        """For one signal; paper's MIS cut-off is weighed for its `product` decided on a tick at
+        `market_ts` (ns), and left out without them."""
+        mark = self.marks.get(instrument_token)
+        cutoff = None
+        if market_ts is not None and product is not None:
+            cutoff = self.mis_cutoff(strategy=strategy, instrument_token=instrument_token, product=product,
+                                     market_ts=market_ts)  # fmt: skip
+        return Exposure(
+            position=self.net.get(instrument_token, 0),
+            open_positions=sum(1 for q in self.net.values() if q),
+            trades_today=self.trades_today,
+            day_pnl=self.day_pnl,
+            last_price=from_paise(mark) if mark is not None else None,
+            entries_blocked=_blocked(self.switch, self.paused, self.broker, strategy),
+            pnl_since_release=self.released,
+            mis_cutoff=cutoff,
+        )
 
 
 # -- API reads -------------------------------------------------------------------------------------

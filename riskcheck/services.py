@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from alphapanda import envelope, events, topics
 from alphapanda.audit import control_record
 from alphapanda.batches import Outgoing
-from alphapanda.errors import BadInput
 from portfolio import read_model
 from riskcheck import rules, selectors
 from riskcheck.models import RiskLimits, SignalDecision
-from trading.selectors import instrument_get
+from trading.checks import signal_check
 
 
 def _outputs(broker: str, message: envelope.Message, decision: SignalDecision) -> list[Outgoing]:
@@ -36,52 +35,52 @@ def _outputs(broker: str, message: envelope.Message, decision: SignalDecision) -
 
 
 def signal_validate(*, broker: str, message: envelope.Message, now: datetime) -> list[Outgoing]:
-    """Validate one raw signal against the broker's limits; a redelivery re-emits the recorded decision."""
-    decision = SignalDecision.objects.filter(broker=broker, signal_id=message.id).first()
-    if decision is None:
-        signal: events.Signal = message.payload
-        if instrument_get(signal.instrument_token) is None:
-            raise BadInput(f"unknown instrument token {signal.instrument_token}")
-        rejection = rules.evaluate(
-            signal,
-            limits=selectors.limits_get(broker=broker),
-            exposure=selectors.exposure_get(
+    """Validate one raw signal (see `signals_validate`); an unknown instrument is bad input."""
+    signal_check(message)
+    return signals_validate(broker=broker, messages=[message], now=now)
+
+
+def signals_validate(*, broker: str, messages: list[envelope.Message], now: datetime) -> list[Outgoing]:
+    """Decide each raw signal once, against the broker's limits read once for the batch; record the
+    decisions in one insert; a redelivery re-emits the recorded decision."""
+    unique = list({m.id: m for m in messages}.values())
+    ids = [m.id for m in unique]
+    decided = {d.signal_id: d for d in SignalDecision.objects.filter(broker=broker, signal_id__in=ids)}
+    fresh = [m for m in unique if m.id not in decided]
+    if fresh:
+        limits = selectors.limits_get(broker=broker)
+        context = selectors.ExposureContext(broker=broker, now=now)
+        rows = []
+        for message in fresh:
+            signal: events.Signal = message.payload
+            exposure = context.exposure(strategy=signal.strategy, instrument_token=signal.instrument_token,
+                                        product=signal.product.value, market_ts=signal.ts)  # fmt: skip
+            rejection = rules.evaluate(signal, limits=limits, exposure=exposure)
+            context.trades_today += rejection is None
+            rows.append(SignalDecision(
                 broker=broker,
+                signal_id=message.id,
+                correlation_id=message.envelope.correlation_id,
                 strategy=signal.strategy,
                 instrument_token=signal.instrument_token,
-                now=now,
-                product=signal.product.value,
-                market_ts=signal.ts,
-            ),
-        )
-        try:
-            with transaction.atomic():
-                decision = SignalDecision.objects.create(
-                    broker=broker,
-                    signal_id=message.id,
-                    correlation_id=message.envelope.correlation_id,
-                    strategy=signal.strategy,
-                    instrument_token=signal.instrument_token,
-                    side=signal.side.value,
-                    quantity=signal.quantity,
-                    outcome=SignalDecision.REJECTED if rejection else SignalDecision.VALIDATED,
-                    rule=rejection.rule.value if rejection else "",
-                    reason=rejection.reason if rejection else "",
-                    decided_at=now,
-                )
-        except IntegrityError:  # decided concurrently by a redelivery
-            decision = SignalDecision.objects.get(broker=broker, signal_id=message.id)
-    return _outputs(broker, message, decision)
-
-
-def activity_refresh(*, broker: str) -> None:
-    """The read model's signal and rejection counts, from the ledger: once per batch."""
-    decisions = SignalDecision.objects.filter(broker=broker)
-    read_model.activity_set(
-        broker,
-        signals=decisions.count(),
-        rejections=decisions.filter(outcome=SignalDecision.REJECTED).count(),
-    )
+                side=signal.side.value,
+                quantity=signal.quantity,
+                outcome=SignalDecision.REJECTED if rejection else SignalDecision.VALIDATED,
+                rule=rejection.rule.value if rejection else "",
+                reason=rejection.reason if rejection else "",
+                decided_at=now,
+            ))  # fmt: skip
+        # A redelivery deciding concurrently may have won some: theirs stand, read back below.
+        SignalDecision.objects.bulk_create(rows, ignore_conflicts=True)
+        decided |= {
+            d.signal_id: d
+            for d in SignalDecision.objects.filter(broker=broker, signal_id__in=[m.id for m in fresh])
+        }
+        # Ours are the rows stamped with this batch's `now` (a concurrent redelivery has its own).
+        made = [r for r in rows if decided[r.signal_id].decided_at == r.decided_at]
+        read_model.activity_add(broker, signals=len(made),
+                                rejections=sum(r.outcome == SignalDecision.REJECTED for r in made))  # fmt: skip
+    return [out for m in unique for out in _outputs(broker, m, decided[m.id])]
 
 
 def risk_limits_update(*, broker: str, user, changes: dict) -> RiskLimits:

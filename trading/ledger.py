@@ -115,8 +115,9 @@ def failure_outputs(broker: str, order: Order) -> list[Outgoing]:
     ]  # fmt: skip
 
 
-def order_outputs(broker: str, order: Order) -> list[Outgoing]:
-    """Everything the execution of the order's signal emitted: placed, failed, and immediate fills."""
+def order_outputs(broker: str, order: Order, fills: Iterable[Fill] | None = None) -> list[Outgoing]:
+    """Everything the execution of the order's signal emitted: placed, failed, and immediate fills
+    (read from the ledger unless given)."""
     placed = envelope.derive_id(order.order_id, "placed")
     outputs = [
         _out(broker, topics.ORDERS_PLACED, order, envelope.ORDER_PLACED, order_event(order),
@@ -124,8 +125,10 @@ def order_outputs(broker: str, order: Order) -> list[Outgoing]:
     ]  # fmt: skip
     if order.status in (events.OrderStatus.REJECTED, events.OrderStatus.CANCELLED):
         outputs += failure_outputs(broker, order)
-    fills = Fill.objects.filter(broker=broker, source_event_id=order.signal_id).select_related("order")
-    return outputs + fill_outputs(broker, fills.order_by("id"))
+    if fills is None:
+        fills = Fill.objects.filter(broker=broker, source_event_id=order.signal_id).select_related("order")
+        fills = fills.order_by("id")
+    return outputs + fill_outputs(broker, fills)
 
 
 def fill_id(order: Order, key: str) -> str:
@@ -133,16 +136,16 @@ def fill_id(order: Order, key: str) -> str:
 
 
 # -- writes ----------------------------------------------------------------------------------------
-def fills_record(
+def fills_build(
     order: Order, fills: list[tuple[str, PricedFill]], *, source_event_id: str, ts_event: int, now: datetime
 ) -> list[Fill]:
-    """Write fills keyed `(key, fill)` and roll them into the order (the caller holds the transaction
-    and saves the order). The key makes the fill id, so the same fill recorded twice is refused."""
+    """Fills keyed `(key, fill)`, unsaved, rolled into the order (which the caller saves). The key
+    makes the fill id, so the same fill recorded twice is refused by the ledger."""
     filled_value = order.average_price * order.filled_quantity
-    created = []
+    built = []
     for key, priced in fills:
-        created.append(
-            Fill.objects.create(
+        built.append(
+            Fill(
                 broker=order.broker,
                 fill_id=fill_id(order, key),
                 order=order,
@@ -173,4 +176,13 @@ def fills_record(
     if order.filled_quantity:
         order.average_price = (filled_value / order.filled_quantity).quantize(Decimal("0.0001"))
     order.updated_at = now
-    return created
+    return built
+
+
+def fills_record(
+    order: Order, fills: list[tuple[str, PricedFill]], *, source_event_id: str, ts_event: int, now: datetime
+) -> list[Fill]:
+    """`fills_build`, written (the caller holds the transaction and saves the order)."""
+    return Fill.objects.bulk_create(
+        fills_build(order, fills, source_event_id=source_event_id, ts_event=ts_event, now=now)
+    )

@@ -14,11 +14,11 @@ from django.db import IntegrityError, transaction
 
 from alphapanda import envelope, events
 from alphapanda.batches import Outgoing
-from alphapanda.errors import BadInput
 from portfolio import read_model
 from portfolio.services import pnl_record, read_model_ensure
 from riskcheck.breakers_service import breakers_check
 from trading import ledger, selectors
+from trading.checks import signal_check
 from trading.kite import orders as zerodha_orders
 from trading.matching import RestingOrder
 from trading.models import Fill, Order
@@ -70,16 +70,11 @@ def _new_order(broker: str, message: envelope.Message, *, status: events.OrderSt
 
 def signal_execute(*, broker: str, message: envelope.Message, now: datetime) -> list[Outgoing]:
     """Turn one validated signal into an order, its fills or its failure; replay-safe."""
+    signal_check(message)
     order = Order.objects.filter(broker=broker, signal_id=message.id).first()
     if order is None:
-        signal: events.Signal = message.payload
-        instrument = selectors.instrument_get(signal.instrument_token)
-        if instrument is None:
-            raise BadInput(f"unknown instrument token {signal.instrument_token}")
         try:
-            order = (
-                _paper_open(message, instrument, now) if broker == "paper" else _zerodha_open(message, now)
-            )
+            order = _paper_open(message, now) if broker == "paper" else _zerodha_open(message, now)
         except IntegrityError:  # the same signal, executed concurrently by a redelivery: it won
             order = Order.objects.get(broker=broker, signal_id=message.id)
     if broker == "zerodha":
@@ -87,17 +82,63 @@ def signal_execute(*, broker: str, message: envelope.Message, now: datetime) -> 
     return ledger.order_outputs(broker, order)
 
 
-def _paper_open(message: envelope.Message, instrument, now: datetime) -> Order:
+def signals_execute(*, broker: str, messages: list[envelope.Message], now: datetime) -> list[Outgoing]:
+    """A batch of validated signals: on paper, every new order and its fills in two inserts; each
+    signal executed once (a redelivery re-emits what it emitted). Zerodha goes one order at a time,
+    as Kite takes them."""
+    unique = list({m.id: m for m in messages}.values())
+    if broker != "paper":
+        return [out for m in unique for out in signal_execute(broker=broker, message=m, now=now)]
+    orders = {
+        o.signal_id: o for o in Order.objects.filter(broker=broker, signal_id__in=[m.id for m in unique])
+    }
+    fills: dict[str, list[Fill]] = {}
+    replayed = list(orders)
+    built = [_paper_build(m, now) for m in unique if m.id not in orders]
+    if built:
+        try:
+            with transaction.atomic():
+                Order.objects.bulk_create([order for order, _ in built])
+                Fill.objects.bulk_create([f for _, order_fills in built for f in order_fills])
+        except IntegrityError:  # a redelivery executed some of them concurrently: one at a time then
+            return [out for m in unique for out in signal_execute(broker=broker, message=m, now=now)]
+        for order, order_fills in built:
+            orders[order.signal_id], fills[order.signal_id] = order, order_fills
+        read_model.activity_add(broker, orders=len(built), fills=sum(len(f) for _, f in built))
+    if replayed:
+        for fill in (
+            Fill.objects.filter(broker=broker, source_event_id__in=replayed)
+            .select_related("order")
+            .order_by("id")
+        ):
+            fills.setdefault(fill.source_event_id, []).append(fill)
+    return [out for m in unique for out in ledger.order_outputs(broker, orders[m.id], fills.get(m.id, []))]
+
+
+def _paper_build(message: envelope.Message, now: datetime) -> tuple[Order, list[Fill]]:
+    """The order a validated signal makes on paper, with its immediate fills, unsaved."""
     signal: events.Signal = message.payload
     execution = paper.execute(
-        signal, instrument, slippage_bps=settings.CONFIG.paper_slippage_bps, on=ledger.trading_day(signal.ts)
+        signal,
+        selectors.instrument_get(signal.instrument_token),
+        slippage_bps=settings.CONFIG.paper_slippage_bps,
+        on=ledger.trading_day(signal.ts),
     )
+    order = _new_order("paper", message, status=execution.status, now=now)
+    keyed = [(f"fill/{n}", f) for n, f in enumerate(execution.fills)]
+    fills = ledger.fills_build(
+        order, keyed, source_event_id=message.id, ts_event=message.envelope.ts_event, now=now
+    )
+    order.triggered, order.reason = execution.triggered, execution.reason
+    return order, fills
+
+
+def _paper_open(message: envelope.Message, now: datetime) -> Order:
+    order, fills = _paper_build(message, now)
     with transaction.atomic():
-        order = _new_order("paper", message, status=execution.status, now=now)
         order.save(force_insert=True)
-        _apply_execution(
-            order, execution, source_event_id=message.id, ts_event=message.envelope.ts_event, now=now
-        )
+        Fill.objects.bulk_create(fills)
+    read_model.activity_add("paper", orders=1, fills=len(fills))
     return order
 
 
@@ -105,11 +146,12 @@ def _zerodha_open(message: envelope.Message, now: datetime) -> Order:
     """Recorded (committed) before Kite hears of it, so a crash mid-placement is found again by tag."""
     order = _new_order("zerodha", message, status=events.OrderStatus.PENDING, now=now)
     order.save(force_insert=True)
+    read_model.activity_add("zerodha", orders=1)
     return order
 
 
 def activity_refresh(*, broker: str) -> None:
-    """The read model's order and fill counts, from the ledger: once per batch, not per message."""
+    """The read model's order and fill counts, recounted from the ledger (Kite's order updates)."""
     read_model.activity_set(
         broker,
         orders=Order.objects.filter(broker=broker).count(),
@@ -145,6 +187,8 @@ def ticks_process(*, broker: str, messages: list[envelope.Message], now: datetim
     created: list[Fill] = []
     for order in selectors.open_orders(broker=broker, tokens={t.instrument_token for _, t in ticks}):
         created += _match_order(order, ticks, now=now)
+    if created:
+        read_model.activity_add(broker, fills=len(created))
     return outputs + ledger.fill_outputs(broker, created)
 
 

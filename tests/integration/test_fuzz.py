@@ -21,24 +21,23 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
-from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from alphapanda import batches, dlq, envelope, events, topics
+from alphapanda import dlq, envelope, events, topics
 from alphapanda.errors import BadInput
 from alphapanda.log_reader import read_values
 from alphapanda.money import to_paise
 from portfolio import read_model
 from portfolio.models import AppliedFill
 from portfolio.models import Position as PositionRow
-from portfolio.services import fill_apply
-from riskcheck import services as risk_services
+from portfolio.tasks import apply_fills_task
 from riskcheck.models import SignalDecision
+from riskcheck.tasks import validate_signals_task
 from tests.support import hostile
 from trading import selectors
-from trading import services as trading_services
 from trading.models import Order
+from trading.tasks import execute_signals_task, process_ticks_task
 
 pytestmark = pytest.mark.integration
 
@@ -125,24 +124,19 @@ def run_fuzzed(
     offsets: itertools.count,
     history: list[Sent],
     checks_instrument: bool,
-    handle: batches.Handler | None = None,
-    handle_all: batches.BatchHandler | None = None,
-    after: Callable[[], None] | None = None,
+    task,
 ) -> list[Sent]:
-    """Run one hypothesis batch through `run_batch`; check the DLQ got exactly the refused records."""
+    """Run one hypothesis batch through the Celery task's own function, in this process, as a worker
+    would; check the DLQ got exactly the refused records."""
     records = _batch(data, topic, offsets, history)
     for record in records:
         record.refusal, record.message = _oracle(topic, record.value, checks_instrument=checks_instrument)
-    valid = batches.run_batch(
+    valid = task.run(
         broker=topics.broker_of(topic) or "paper",
         topic=topic,
         partition=0,
         batch_id=uuid.uuid4().hex,
         records=[[r.offset, "k", r.value] for r in records],
-        stage=stage,
-        handle=handle,
-        handle_all=handle_all,
-        after=after,
     )
     assert valid == sum(r.refusal is None for r in records)
     ours = {r.offset for r in records}
@@ -190,15 +184,13 @@ def _counts(model, field: str, **filters) -> Callable[[list[str]], dict[str, int
 def test_risk_check_batches_when_fuzzed_then_refusals_dead_lettered_and_decisions_once(infra) -> None:
     offsets, history = itertools.count(), []
     topic = "paper.signals.raw"
-    now = timezone.now
 
     @FUZZ
     @given(data=st.data())
     def batch(data: st.DataObject) -> None:
         run_fuzzed(
             data, topic=topic, stage="riskcheck", offsets=offsets, history=history, checks_instrument=True,
-            handle=lambda m: risk_services.signal_validate(broker="paper", message=m, now=now()),
-            after=lambda: risk_services.activity_refresh(broker="paper"),
+            task=validate_signals_task,
         )  # fmt: skip
         _effects_once(history, _counts(SignalDecision, "signal_id", broker="paper"))
 
@@ -211,11 +203,9 @@ def test_risk_check_when_paper_events_on_zerodha_topic_then_wrong_broker_and_zer
     paper = [hostile.valid("paper.signals.raw") for _ in range(3)]
     good = hostile.valid(topic)
     records = [[n, "k", v.decode()] for n, v in enumerate([*paper, good])]
-    valid = batches.run_batch(
-        broker="zerodha", topic=topic, partition=1, batch_id=uuid.uuid4().hex, records=records,
-        stage="riskcheck",
-        handle=lambda m: risk_services.signal_validate(broker="zerodha", message=m, now=timezone.now()),
-    )  # fmt: skip
+    valid = validate_signals_task.run(
+        broker="zerodha", topic=topic, partition=1, batch_id=uuid.uuid4().hex, records=records
+    )
     assert valid == 1
     letters = [dlq.decode_dead_letter(v) for v in read_values(topics.dlq_topic(topic))]
     assert sorted(x.offset for x in letters) == [0, 1, 2]
@@ -233,8 +223,7 @@ def test_execute_batches_when_fuzzed_then_refusals_dead_lettered_and_orders_once
     def batch(data: st.DataObject) -> None:
         run_fuzzed(
             data, topic=topic, stage="trading", offsets=offsets, history=history, checks_instrument=True,
-            handle=lambda m: trading_services.signal_execute(broker="paper", message=m, now=timezone.now()),
-            after=lambda: trading_services.activity_refresh(broker="paper"),
+            task=execute_signals_task,
         )  # fmt: skip
         _effects_once(history, _counts(Order, "signal_id", broker="paper"))
 
@@ -251,7 +240,7 @@ def test_fill_batches_when_fuzzed_then_refusals_dead_lettered_and_fills_applied_
     def batch(data: st.DataObject) -> None:
         run_fuzzed(
             data, topic=topic, stage="portfolio", offsets=offsets, history=history, checks_instrument=False,
-            handle=lambda m: fill_apply(broker="paper", message=m),
+            task=apply_fills_task,
         )  # fmt: skip
         # A fill counts once by its fill id, whichever event carried it first.
         first: dict[str, events.Fill] = {}
@@ -283,8 +272,7 @@ def test_tick_batches_when_fuzzed_then_refusals_dead_lettered_and_marks_are_the_
     def batch(data: st.DataObject) -> None:
         records = run_fuzzed(
             data, topic=topic, stage="ticks", offsets=offsets, history=history, checks_instrument=False,
-            handle_all=lambda ms: trading_services.ticks_process(broker="paper", messages=ms, now=timezone.now()),
-            after=lambda: trading_services.activity_refresh(broker="paper"),
+            task=process_ticks_task,
         )  # fmt: skip
         last: dict[int, Decimal] = {}
         for r in records:

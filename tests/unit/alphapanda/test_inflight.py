@@ -357,3 +357,17 @@ def test_resend_all_when_task_queue_lost_then_every_unfinished_batch_returns_wit
     assert inflight.complete(min(old_ids), "zerodha") is None
     assert inflight.complete(max(old_ids), "zerodha") is None
     assert all(b.attempts == 2 and b.sent_at == 9.0 for b, _ in again)
+
+
+def test_expired_when_never_started_and_its_queue_idle_then_after_the_run_timeout(inflight: InFlight) -> None:
+    """A worker that died holding the task before starting it: the queue is empty, nothing will run it."""
+    fill(inflight, RAW, 0, range(2))
+    (batch,) = start_next(inflight, {"paper"}, now=100.0)
+    assert inflight.unstarted(129.9, older_than=30.0) == set()
+    assert inflight.unstarted(130.0, older_than=30.0) == {"paper"}
+    assert inflight.expired(130.0, run_timeout=30.0, queue_timeout=300.0) == [], "a busy queue: just waiting"
+    assert inflight.expired(130.0, run_timeout=30.0, queue_timeout=300.0, idle=frozenset({"paper"})) == [
+        (batch, {"paper"})
+    ]
+    inflight.begin(batch.batch_id, "paper", 131.0)
+    assert inflight.unstarted(200.0, older_than=30.0) == set()

@@ -1,0 +1,144 @@
+"""`python -m bench.stage_profile [--signals N] [--batch B] [--profile]`: each worker stage's cost per
+message, in-process (no Celery hop), on real Tansu, Redis and PostgreSQL.
+
+Runs N signals through the risk batch, its validated output through the trading batch, and the
+fills through the portfolio batch, B records a task, as the bridge would send them. Prints µs per
+message per stage and, with --profile, the top functions by cumulative time: the profile that
+guides the pipeline's optimisation (docs/scaling.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import time
+from collections.abc import Callable
+
+from bench.stack import ROOT
+
+
+def _setup(run_dir) -> list:
+    from alphapanda import infra
+
+    services = [infra.start_tansu(run_dir), infra.start_redis(run_dir)]
+    database = os.environ.get("DATABASE_URL")
+    if database:
+        import psycopg
+
+        base, _, name = database.rpartition("/")
+        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}_profile" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}_profile"')
+        os.environ["DATABASE_URL"] = f"{base}/{name}_profile"
+    else:
+        services.append(infra.start_postgres(run_dir, database="alphapanda_profile"))
+        os.environ["DATABASE_URL"] = services[-1].url
+    os.environ.update(KAFKA_BOOTSTRAP=services[0].url, REDIS_URL=services[1].url, ACTIVE_BROKERS="paper",
+                      PAPER_MIS_SQUARE_OFF="off", LOG_LEVEL="warning",
+                      DJANGO_SETTINGS_MODULE="alphapanda.settings")  # fmt: skip
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+    call_command("create_topics", stdout=io.StringIO())
+    from riskcheck.models import RiskLimits
+    from trading.instruments import load_csv
+    from trading.setup import instruments_upsert
+
+    instruments_upsert(load_csv())
+    RiskLimits.objects.get_or_create(broker="paper", defaults={"max_open_positions": 1000, "max_position": 10**6,
+                                                               "max_daily_trades": 10**7})  # fmt: skip
+    return services
+
+
+def _signals(n: int) -> list[tuple[int, str, str]]:
+    from alphapanda import envelope, events, topics
+    from trading.instruments import load_csv
+
+    instruments = load_csv()[:20]
+    records = []
+    for i in range(n):
+        inst = instruments[i % len(instruments)]
+        price = inst.last_price
+        signal = events.Signal(
+            strategy=f"s{i % 20}", instrument_token=inst.token, symbol=inst.symbol, exchange=inst.exchange,
+            side=events.Side.BUY if (i // 20) % 3 else events.Side.SELL, quantity=1, reference_price=price,
+            bids=(events.Level(price - inst.tick_size, 10_000, 5),),
+            asks=(events.Level(price + inst.tick_size, 10_000, 5),), ts=time.time_ns(),
+        )  # fmt: skip
+        eid = envelope.new_id()
+        env = envelope.build(type=envelope.SIGNAL, payload=signal, broker="paper", correlation_id=eid,
+                             causation_id=None, ts_event=time.time_ns(), event_id=eid)  # fmt: skip
+        key = topics.order_key(signal.strategy, signal.instrument_token).decode()
+        records.append((i, key, envelope.encode(env).decode()))
+    return records
+
+
+def _stage(name: str, task: Callable, topic: str, records: list, batch: int, profile: bool) -> float:
+    """Run `records` through the task's function in batches; return µs per record."""
+    profiler = cProfile.Profile() if profile else None
+    started = time.perf_counter()
+    for start in range(0, len(records), batch):
+        chunk = [list(r) for r in records[start : start + batch]]
+        if profiler:
+            profiler.enable()
+        task(broker="paper", topic=topic, partition=0, batch_id=f"{name}-{start}", records=chunk)
+        if profiler:
+            profiler.disable()
+    per = (time.perf_counter() - started) / len(records) * 1e6
+    if profiler:
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(25)
+        print(f"--- {name} profile ---\n{out.getvalue()}")
+    return per
+
+
+def _outputs_of(topic: str) -> list[tuple[int, str, str]]:
+    from alphapanda.log_reader import read_records
+
+    return [(r.offset, (r.key or b"").decode(), r.value.decode()) for r in read_records(topic)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.stage_profile", description=__doc__)
+    parser.add_argument("--signals", type=int, default=2000)
+    parser.add_argument("--batch", type=int, default=200)
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args(argv)
+    run_dir = ROOT / ".run" / "stage_profile"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    services = _setup(run_dir)
+    try:
+        from portfolio.tasks import apply_fills_task
+        from riskcheck.tasks import validate_signals_task
+        from trading.tasks import execute_signals_task
+
+        stages = (
+            ("risk", validate_signals_task, "paper.signals.raw", lambda: _signals(args.signals)),
+            ("trading", execute_signals_task, "paper.signals.validated",
+             lambda: _outputs_of("paper.signals.validated")),
+            ("portfolio", apply_fills_task, "paper.orders.filled", lambda: _outputs_of("paper.orders.filled")),
+        )  # fmt: skip
+        total = 0.0
+        for name, task, topic, records_of in stages:
+            records = records_of()
+            per = _stage(name, task.run, topic, records, args.batch, args.profile)
+            total += per
+            print(f"{name:<10} {len(records):>6} records  {per:8.0f} µs each  ({1e6 / per:,.0f}/s)")
+        print(
+            f"{'all three':<10} {'':>6}          {total:8.0f} µs per signal ({1e6 / total:,.0f}/s one worker)"
+        )
+    finally:
+        for service in reversed(services):
+            service.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())
