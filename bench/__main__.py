@@ -1,4 +1,5 @@
-"""`python -m bench [--quick] [--messages N]`: measure, print a summary, save bench/results/<date>.json."""
+"""`python -m bench [--quick] [--workers N] [--soak-minutes M]`: the ceilings and the full pipeline at
+rising load, side by side; prints a summary, saves bench/results/<date>.json and its plots."""
 
 from __future__ import annotations
 
@@ -16,62 +17,149 @@ from rich.console import Console
 from rich.table import Table
 
 from alphapanda.infra import InfraError
-from bench import runs
+from bench import pipeline, runs, stats, universe
+from bench.latency import STAGE_NAMES
 from bench.load import envelope_bytes
 from bench.stack import ROOT, BenchError, Stack
 
 RESULTS = ROOT / "bench" / "results"
+FULL_STEPS = (10, 25, 50, 100, 200, 400, 800, 1600, 3200)  # from light (the latency baseline) up
+QUICK_STEPS = (10, 100)
+MODES = (("paper",), ("paper", "zerodha"))
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument(
-        "--quick", action="store_true", help="2,000 messages and 10 s paced runs (under 2 min)"
+        "--quick", action="store_true", help="fewer messages, two short steps, a short soak (<2 min)"
     )
-    parser.add_argument("--messages", type=int, help="messages per full-speed run (5,000; --quick 2,000)")
-    parser.add_argument("--paced-seconds", type=float, help="length of each paced run (20; --quick 10)")
+    parser.add_argument(
+        "--messages", type=int, help="messages per flat-out ceiling run (5,000; --quick 1,000)"
+    )
+    parser.add_argument(
+        "--paced-seconds", type=float, help="length of each paced ceiling run (20; --quick 3)"
+    )
     parser.add_argument(
         "--rate", type=float, default=300, help="offered msgs/s of the paced Kafka and hop runs"
     )
     parser.add_argument(
-        "--pipeline-rate",
-        type=float,
-        default=25,
-        help="offered signals/s of the paced pipeline run (below what it carries one signal a batch)",
+        "--steps",
+        help=f"offered signals/s, rising (default {','.join(map(str, FULL_STEPS))}; "
+        f"--quick {','.join(map(str, QUICK_STEPS))}; paper,zerodha --quick: the first only)",
     )
-    args = parser.parse_args(argv)
-    args.messages = args.messages or (2000 if args.quick else 5000)
-    args.paced_seconds = args.paced_seconds or (10.0 if args.quick else 20.0)
+    parser.add_argument("--step-seconds", type=float, help="feed time per load step (30; --quick 5)")
+    parser.add_argument(
+        "--soak-minutes", type=float, help="paper soak at half the best sustained load (10; --quick 0.1)"
+    )
+    parser.add_argument("--workers", type=int, default=1, help="Celery worker processes per broker queue")
+    args = parser.parse_args(argv)  # fmt: skip
+    args.messages = args.messages or (1000 if args.quick else 5000)
+    args.paced_seconds = args.paced_seconds or (3.0 if args.quick else 20.0)
+    args.steps = (
+        tuple(float(s) for s in args.steps.split(","))
+        if args.steps
+        else (QUICK_STEPS if args.quick else FULL_STEPS)
+    )
+    args.step_seconds = args.step_seconds or (5.0 if args.quick else 30.0)
+    args.soak_minutes = args.soak_minutes if args.soak_minutes is not None else (0.1 if args.quick else 10.0)
     return args
 
 
-def _ratio(a: float, b: float) -> float | None:
-    return round(a / b, 3) if b else None
+def _plans(args: argparse.Namespace) -> dict[tuple[str, ...], pipeline.Plan]:
+    """The paper run rises through every step, costs a tick alone (not in --quick) and soaks; the
+    paper,zerodha run does neither, and in --quick takes only the first step."""
+    paper = pipeline.Plan(args.steps, args.step_seconds, drain_s=15 if args.quick else 60,
+                          soak_s=args.soak_minutes * 60, workers=args.workers, ticks_only=not args.quick)  # fmt: skip
+    zerodha = pipeline.Plan(args.steps[:1] if args.quick else args.steps, args.step_seconds,
+                            drain_s=paper.drain_s, soak_s=0, workers=args.workers)  # fmt: skip
+    return {MODES[0]: paper, MODES[1]: zerodha}
 
 
-def _summary(results: dict) -> Table:
-    table = Table(title="Alpha Panda bench (latency in ms)", title_justify="left", box=box.SIMPLE_HEAD)
-    table.add_column("Stage")
-    table.add_column("Run")
-    for name in ("Msgs", "Offered/s", "Achieved/s", "p50", "p95", "p99", "max"):
-        table.add_column(name, justify="right")
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.1f}"
+
+
+def _ceilings(results: dict) -> Table:
+    table = Table(title="Ceilings (latency in ms)", title_justify="left", box=box.SIMPLE_HEAD)
+    for name in ("Stage", "Run", "Msgs", "Offered/s", "Achieved/s", "p50", "p95", "p99", "max"):
+        table.add_column(name, justify="left" if name in ("Stage", "Run") else "right")
     kafka = results["kafka"]
     n = str(results["parameters"]["messages"])
     table.add_row("Kafka", "produce only", n, "-", f"{kafka['produce_per_s']:,.0f}")
     table.add_row("Kafka", "read back", n, "-", f"{kafka['consume_per_s']:,.0f}")
-    for stage, key in (("Kafka", "kafka"), ("Bare hop", "bare_hop"), ("Pipeline", "pipeline")):
+    rows = [("Kafka", kafka)] + [(f"Bare hop {k}", v) for k, v in results["bare_hop"].items()]
+    for stage, section in rows:
         for run in ("full", "paced"):
-            fig = results[key][run]
+            fig = section[run]
             offered = fig["offered_per_s"]
-            table.add_row(
-                stage,
-                "paced" if offered else "flat out",
-                str(fig["messages"]),
-                f"{offered:,.0f}" if offered else "-",
-                f"{fig['per_s']:,.0f}",
-                *(f"{fig['latency_ms'][p]:,.1f}" for p in ("p50", "p95", "p99", "max")),
-            )
+            table.add_row(stage, "paced" if offered else "flat out", str(fig["messages"]),
+                          f"{offered:,.0f}" if offered else "-", f"{fig['per_s']:,.0f}",
+                          *(_ms(fig["latency_ms"][p]) for p in ("p50", "p95", "p99", "max")))  # fmt: skip
     return table
+
+
+def _pipeline(results: dict) -> Table:
+    workers = results["parameters"]["workers"]
+    table = Table(title=f"Pipeline at rising load, {workers} worker(s) per queue (end-to-end ms: tick event -> "
+                  "applied)", title_justify="left", box=box.SIMPLE_HEAD)  # fmt: skip
+    for name in (
+        "Mode",
+        "Broker",
+        "Step",
+        "Ticks/s",
+        "Offered/s",
+        "Applied/s",
+        "p50",
+        "p95",
+        "p99",
+        "max",
+        "",
+    ):
+        table.add_column(name, justify="left" if name in ("Mode", "Broker", "Step", "") else "right")
+    for mode, run in results["pipeline"].items():
+        for broker, figures in run["brokers"].items():
+            soak = [figures["soak"]] if figures["soak"] else []
+            for s in figures["steps"] + soak:
+                lat = s["latency_ms"]["end_to_end"]
+                table.add_row(mode, broker, s["step"], f"{s['ticks_per_s']:,.0f}", f"{s['offered_per_s']:,.0f}",
+                              f"{s['achieved_per_s']:,.0f}", *(_ms(lat[p]) for p in ("p50", "p95", "p99", "max")),
+                              "saturated" if s["saturated"] else "")  # fmt: skip
+    return table
+
+
+def _stages(results: dict) -> Table:
+    """Per-stage latency of paper at its lightest step: where the time goes."""
+    step = results["pipeline"]["paper"]["brokers"]["paper"]["steps"][0]
+    table = Table(title=f"paper per stage at {step['offered_per_s']:,.0f} signals/s (ms)", title_justify="left",
+                  box=box.SIMPLE_HEAD)  # fmt: skip
+    for name in ("Stage", "n", "p50", "p95", "p99", "max"):
+        table.add_column(name, justify="left" if name == "Stage" else "right")
+    for stage, name in STAGE_NAMES.items():
+        lat = step["latency_ms"][stage]
+        table.add_row(name, str(lat["n"]), *(_ms(lat[p]) for p in ("p50", "p95", "p99", "max")))
+    return table
+
+
+def _ratios(results: dict) -> dict:
+    """The pipeline against the bare hops: the most fills/s any step applied (at saturation, its
+    capacity) over their flat-out rates, and the lightest step's end-to-end p99 over the unbatched
+    hop's paced p99."""
+    hop = results["bare_hop"]["unbatched"]
+    paper = results["pipeline"]["paper"]["brokers"]["paper"]
+    p99 = paper["steps"][0]["latency_ms"]["end_to_end"]["p99"] if paper["steps"] else None
+    return {
+        "pipeline_per_s_over_hop_per_s": stats.ratio(paper["max_achieved_per_s"], hop["full"]["per_s"]),
+        "pipeline_per_s_over_batched_hop_per_s": stats.ratio(
+            paper["max_achieved_per_s"], results["bare_hop"]["batched"]["full"]["per_s"]
+        ),
+        "pipeline_p99_over_hop_p99": stats.ratio(p99, hop["paced"]["latency_ms"]["p99"]),
+    }
+
+
+def _stem(args: argparse.Namespace, day: str) -> str:
+    """<date>.json for the default full run; a quick run or another worker count gets a suffix, so
+    neither overwrites the full run of the day."""
+    return day + (f"-workers-{args.workers}" if args.workers != 1 else "") + ("-quick" if args.quick else "")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,17 +167,18 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop cleanly on SIGTERM as on Ctrl-C
     out = Console(soft_wrap=True)
     if not out.is_terminal:
-        out.width = 120  # in logs and pipes, the whole table rather than 80 wrapped columns
-
-    def say(line: str) -> None:
-        out.print(line, markup=False, highlight=False)
+        out.width = 140  # in logs and pipes, the whole table rather than 80 wrapped columns
 
     started, clock = datetime.now().astimezone(), time.monotonic()
-    n, paced_hop = args.messages, round(args.rate * args.paced_seconds)
-    paced_pipeline = round(args.pipeline_rate * args.paced_seconds)
+
+    def say(line: str) -> None:
+        out.print(f"[{time.monotonic() - clock:5.0f}s] {line}", markup=False, highlight=False)
+
+    n, paced_n = args.messages, round(args.rate * args.paced_seconds)
     results: dict = {
         "date": started.date().isoformat(),
         "started_at": started.isoformat(timespec="seconds"),
+        "command": "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:]),
         "machine": {
             "nproc": len(os.sched_getaffinity(0)),
             "python": platform.python_version(),
@@ -100,17 +189,29 @@ def main(argv: list[str] | None = None) -> int:
             "messages": n,
             "paced_seconds": args.paced_seconds,
             "paced_rate": args.rate,
-            "pipeline_paced_rate": args.pipeline_rate,
+            "steps": args.steps,
+            "step_seconds": args.step_seconds,
+            "soak_minutes": args.soak_minutes,
+            "workers": args.workers,
+            "strategies": universe.STRATEGIES,
+            "instruments": universe.INSTRUMENTS,
+            "zerodha_strategies": universe.ZERODHA_STRATEGIES,
             "envelope_bytes": envelope_bytes(),
         },
     }
-    say(f"Alpha Panda bench: {n} messages a full-speed run, paced runs of {args.paced_seconds:g}s")
-    stack = Stack(say)
+    say(f"Alpha Panda bench: ceilings with {n} messages flat out and {args.paced_seconds:g}s paced; pipeline "
+        f"steps {', '.join(f'{s:g}' for s in args.steps)} signals/s of {args.step_seconds:g}s, "
+        f"soak {args.soak_minutes:g} min, {args.workers} worker(s) per queue")  # fmt: skip
+    stack = Stack(say, sandbox=True)
     try:
         stack.up()
-        results["kafka"] = runs.bare_kafka(n, paced_hop, args.rate, say)
-        results["bare_hop"] = runs.bare_hop(stack, n, paced_hop, args.rate, say)
-        results["pipeline"] = runs.pipeline(stack, n, paced_pipeline, args.pipeline_rate, say)
+        universe.install()
+        results["kafka"] = runs.bare_kafka(n, paced_n, args.rate, say)
+        results["bare_hop"] = runs.bare_hop(stack, n, paced_n, args.rate, say)
+        results["pipeline"] = {
+            ",".join(brokers): pipeline.run(stack, brokers, plan, say)
+            for brokers, plan in _plans(args).items()
+        }
     except KeyboardInterrupt:
         say("interrupted")
         return 130
@@ -121,27 +222,29 @@ def main(argv: list[str] | None = None) -> int:
         say("stopping what the bench started ...")
         stack.down()
         say("stopped")
-    hop, pipe = results["bare_hop"], results["pipeline"]
-    results["ratios"] = {
-        "pipeline_per_s_over_hop_per_s": _ratio(pipe["full"]["per_s"], hop["full"]["per_s"]),
-        "pipeline_p99_over_hop_p99": _ratio(
-            pipe["paced"]["latency_ms"]["p99"], hop["paced"]["latency_ms"]["p99"]
-        ),
-    }
-    results["duration_s"] = round(time.monotonic() - clock, 1)
+    results["ratios"] = _ratios(results)
+    stem = _stem(args, results["date"])
     RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"{results['date']}.json"
-    path.write_text(json.dumps(results, indent=2) + "\n")
-    out.print(_summary(results))
+    from bench import plots
+
+    pictures = plots.draw(results, RESULTS / stem)
+    results["duration_s"] = round(time.monotonic() - clock, 1)
+    path = RESULTS / f"{stem}.json"
+    path.write_text(json.dumps(results, indent=1) + "\n")
+    for table in (_ceilings(results), _pipeline(results), _stages(results)):
+        out.print(table)
     ratios = results["ratios"]
-    say(
-        f"pipeline ÷ bare hop: throughput {ratios['pipeline_per_s_over_hop_per_s']} "
-        f"({pipe['full']['per_s']:,.0f} vs {hop['full']['per_s']:,.0f}/s flat out), "
-        f"p99 latency {ratios['pipeline_p99_over_hop_p99']} "
-        f"({pipe['paced']['latency_ms']['p99']:,.1f} vs {hop['paced']['latency_ms']['p99']:,.1f} ms paced)"
-    )
-    size = results["parameters"]["envelope_bytes"]
-    say(f"envelope {size} bytes; took {results['duration_s']}s; saved {path.relative_to(ROOT)}")
+    say(f"pipeline ÷ bare unbatched hop: throughput {ratios['pipeline_per_s_over_hop_per_s']}, "
+        f"p99 latency {ratios['pipeline_p99_over_hop_p99']}; ÷ batched hop: throughput "
+        f"{ratios['pipeline_per_s_over_batched_hop_per_s']}")  # fmt: skip
+    if ticks := results["pipeline"]["paper"]["ticks_only"]:
+        say(f"ticks only (no strategy trades them): {ticks['cores_total']} cores, {ticks['cpu_ms_per_tick']} CPU ms "
+            "a tick, every process together")  # fmt: skip
+    for mode, run in results["pipeline"].items():
+        peaks = ", ".join(f"{name} {m['peak_mb']:.0f}" for name, m in sorted(run["memory_summary"].items()))
+        say(f"peak RSS MB, mode {mode}: {peaks}")
+    say(f"envelope {results['parameters']['envelope_bytes']} bytes; took {results['duration_s']}s; saved "
+        f"{path.relative_to(ROOT)} and {', '.join(p.name for p in pictures)} in {(RESULTS / stem).relative_to(ROOT)}/")  # fmt: skip
     return 0
 
 

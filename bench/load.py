@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 import msgspec
 from confluent_kafka import OFFSET_BEGINNING, Message, Producer, TopicPartition
 
-from alphapanda import envelope, events, kafka, log_reader, topics
+from alphapanda import envelope, events, kafka, topics
 from bench.stack import BenchError
 from trading.instruments import load_csv
 
@@ -36,12 +36,6 @@ _head_decoder = msgspec.json.Decoder(_Head)
 def stamp(value: bytes) -> int:
     """The envelope's `ts_event` without decoding the payload: all a reader needs, cheaply."""
     return _head_decoder.decode(value).ts_event
-
-
-def repeated_events(topic: str) -> int:
-    """How many events in `topic` repeat an earlier id: work done again after a batch was sent again."""
-    ids = [_head_decoder.decode(value).id for value in log_reader.read_values(topic)]
-    return len(ids) - len(set(ids))
 
 
 def signals(count: int, prefix: str) -> Load:
@@ -108,12 +102,12 @@ def create_topic(name: str) -> None:
 
 
 class TopicReader(threading.Thread):
-    """Reads a topic from its start, handing each message to `handle`, until stopped.
+    """Reads a topic from its start, handing each polled batch of messages to `handle`, until stopped.
 
     Partitions are assigned rather than subscribed, so no group join (~3 s on Tansu) delays it.
     """
 
-    def __init__(self, topic: str, handle: Callable[[Message], object]) -> None:
+    def __init__(self, topic: str, handle: Callable[[list[Message]], object]) -> None:
         super().__init__(name=f"read {topic}", daemon=True)
         self.topic = topic
         self.handle = handle
@@ -127,9 +121,8 @@ class TopicReader(threading.Thread):
             while not self.halt.is_set():
                 first = consumer.poll(0.05)
                 if first is not None:
-                    for msg in [first, *consumer.consume(POLL_BATCH - 1, 0)]:
-                        if msg.error() is None:
-                            self.handle(msg)
+                    batch = [first, *consumer.consume(POLL_BATCH - 1, 0)]
+                    self.handle([msg for msg in batch if msg.error() is None])
         except Exception as exc:  # surfaced by check(), in the main thread
             self.failure = exc
         finally:
@@ -138,6 +131,36 @@ class TopicReader(threading.Thread):
     def check(self) -> None:
         if self.failure is not None:
             raise BenchError(f"reader of {self.topic} failed: {self.failure!r}")
+
+    def stop(self) -> None:
+        self.halt.set()
+        self.join()
+
+
+class Periodic(threading.Thread):
+    """Calls `sample()` every `every` seconds until stopped; a failure is kept for `check()`."""
+
+    def __init__(self, name: str, every: float) -> None:
+        super().__init__(name=name, daemon=True)
+        self.every = every
+        self.halt = threading.Event()
+        self.failure: Exception | None = None
+
+    def sample(self) -> None:
+        raise NotImplementedError
+
+    def run(self) -> None:
+        while not self.halt.is_set():
+            try:
+                self.sample()
+            except Exception as exc:  # surfaced by check(), in the main thread
+                self.failure = exc
+                return
+            self.halt.wait(self.every)
+
+    def check(self) -> None:
+        if self.failure is not None:
+            raise BenchError(f"{self.name} failed: {self.failure!r}")
 
     def stop(self) -> None:
         self.halt.set()

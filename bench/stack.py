@@ -1,7 +1,8 @@
 """The bench's own infrastructure and child processes: started fresh for each run, always stopped.
 
 A fresh Tansu, a Redis database of its own and a fresh embedded PostgreSQL (or DATABASE_URL), so a
-run measures the same thing every time and never mixes with `make run`'s or the tests' state.
+run measures the same thing every time and never mixes with `make run`'s or the tests' state; with
+`sandbox`, the local Kite sandbox too (started before Django, whose settings read its address).
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ import io
 import os
 import shutil
 import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -60,6 +62,7 @@ class Stack:
     owned_redis: str | None = None  # a Redis database this run may flush
     pgdata: Path | None = None  # an embedded server this run must stop
     django_ready: bool = False
+    sandbox: bool = False  # start the Kite sandbox and log in to it, for the zerodha broker
     _lock: IO[str] | None = field(default=None, init=False, repr=False)
 
     def up(self) -> None:
@@ -96,7 +99,10 @@ class Stack:
             ACTIVE_BROKERS="paper",
             PAPER_SLIPPAGE_BPS="0",
             LOG_LEVEL="warning",
+            PAPER_MIS_SQUARE_OFF="off",  # the bench trades MIS at any hour
         )
+        if self.sandbox:
+            self._start_sandbox()
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alphapanda.settings")
         import django
         from django.core.management import call_command
@@ -106,7 +112,32 @@ class Stack:
         call_command("migrate", verbosity=0)
         call_command("create_topics", stdout=io.StringIO())
         call_command("seed_demo", stdout=io.StringIO())
+        if self.sandbox:
+            from trading.kite import session as kite_session
+            from trading.kite_sandbox.login import request_token_via_redirect
+
+            token = request_token_via_redirect(kite_session.login_url())
+            self.say(
+                f"  zerodha   logged in to the Kite sandbox as {kite_session.session_create(request_token=token).user_id}"
+            )
         self.say(f"  ready in {time.monotonic() - started:.1f}s (migrated, topics created, demo seeded)")
+
+    def _start_sandbox(self) -> None:
+        """The simulated Zerodha as a child (no real orders); the environment points Kite settings at it."""
+        from trading.kite_sandbox.server import SANDBOX_API_KEY, SANDBOX_API_SECRET
+
+        port = infra.free_port()
+        root = f"http://127.0.0.1:{port}"
+        os.environ.update(
+            KITE_API_KEY=SANDBOX_API_KEY,
+            KITE_API_SECRET=SANDBOX_API_SECRET,  # a sandbox-only value: it signs nothing real
+            KITE_ROOT=root,
+            KITE_WS_ROOT=f"ws://127.0.0.1:{port}/ws",
+            KITE_LOGIN_URL=f"{root}/connect/login",
+        )
+        self.start("kite-sandbox", [sys.executable, "manage.py", "run_kite_sandbox", "--port", str(port)])
+        infra.wait_for_port(port, "the Kite sandbox", timeout=30)
+        self.say(f"  zerodha   Kite sandbox at {root} (simulated: no real orders)")
 
     def _add(self, service: infra.Service, *, configured: bool) -> infra.Service:
         self.services.append(service)
@@ -114,29 +145,38 @@ class Stack:
         self.say(f"  {service.name:<9} {origin:<10} {service.url.split('@')[-1]}")  # never a password
         return service
 
-    def start(self, name: str, argv: list[str]) -> None:
-        """A child with the bench's environment, logging to `.run/bench/logs/<name>.log`.
+    def start(self, name: str, argv: list[str], **env: str) -> subprocess.Popen:
+        """A child with the bench's environment (and `env` over it), logging to `.run/bench/logs/<name>.log`.
 
         In its own session, so Ctrl-C reaches only the bench, which then stops the children in order.
         """
         with (LOG_DIR / f"{name}.log").open("w") as out:
-            self.children[name] = subprocess.Popen(
+            proc = self.children[name] = subprocess.Popen(
                 argv,
                 cwd=ROOT,
-                env=dict(os.environ),
+                env=dict(os.environ, **env),
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
+        return proc
 
     def stop(self, *names: str) -> None:
         for name in names:
             lifecycle.terminate(self.children.pop(name))
 
-    def check_alive(self) -> None:
+    def pids(self) -> dict[str, int]:
+        """Every process the run started that is still up, by name: the services and the children."""
+        pids = {s.name: s.pid for s in self.services if s.pid}
+        if self.pgdata:  # the embedded server: its postmaster
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                pids["postgres"] = int((self.pgdata / "postmaster.pid").read_text().split()[0])
+        return pids | {name: proc.pid for name, proc in self.children.items() if proc.poll() is None}
+
+    def check_alive(self, ignore: Collection[str] = ()) -> None:
         """Fail with the log's tail as soon as a child dies, rather than waiting out a timeout."""
         for name, proc in self.children.items():
-            if proc.poll() is not None:
+            if name not in ignore and proc.poll() is not None:
                 tail = (LOG_DIR / f"{name}.log").read_text(errors="replace")[-2000:]
                 raise BenchError(f"{name} exited with {proc.returncode}:\n{tail}")
 

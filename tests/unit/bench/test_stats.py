@@ -1,0 +1,74 @@
+"""The bench's pure figures: nearest-rank percentiles, CDF points, the saturation rule, the feed rate."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench import stats
+
+MS = 1_000_000
+
+
+def test_percentile_when_nearest_rank_then_no_interpolation() -> None:
+    ordered = list(range(1, 101))
+    assert stats.percentile(ordered, 50) == 50
+    assert stats.percentile(ordered, 99) == 99
+    assert stats.percentile(ordered, 100) == 100
+    assert stats.percentile([7], 99) == 7
+
+
+def test_latency_ms_when_samples_then_ms_and_count() -> None:
+    figures = stats.latency_ms([3 * MS, 1 * MS, 2 * MS, 100 * MS])
+    assert figures == {"n": 4, "p50": 2.0, "p95": 100.0, "p99": 100.0, "max": 100.0}
+
+
+def test_latency_ms_when_no_samples_then_none_not_nan() -> None:
+    assert stats.latency_ms([]) == {"n": 0, "p50": None, "p95": None, "p99": None, "max": None}
+
+
+def test_per_second_when_same_instant_then_no_division_by_zero() -> None:
+    assert stats.per_second(10, 0, 2_000_000_000) == 5.0
+    assert stats.per_second(1, 5, 5) == 1e9
+
+
+def test_cdf_points_when_many_samples_then_rising_and_ending_at_max() -> None:
+    samples = [n * MS for n in range(1000, 0, -1)]
+    points = stats.cdf_points(samples, points=10)
+    assert len(points) == 10
+    assert points[-1] == (1000.0, 1.0)
+    assert points[0] == (100.0, 0.1)
+    assert [ms for ms, _ in points] == sorted(ms for ms, _ in points)
+
+
+def test_cdf_points_when_fewer_samples_than_points_then_one_point_each() -> None:
+    assert stats.cdf_points([2 * MS, 1 * MS], points=100) == [(1.0, 0.5), (2.0, 1.0)]
+    assert stats.cdf_points([]) == []
+
+
+@pytest.mark.parametrize(
+    ("offered", "achieved", "p99", "baseline", "saturated"),
+    [
+        (100, 99, 40.0, 30.0, False),  # kept up, latency steady
+        (100, 89, 40.0, 30.0, True),  # under 90% got through
+        (100, 100, 400.0, 30.0, True),  # p99 over 10x the lightest step's and past 250 ms
+        (100, 100, 200.0, 5.0, False),  # 40x, but a 200 ms p99 is not an explosion
+        (100, 0, None, 30.0, True),  # nothing got through
+        (0, 0, None, None, False),  # nothing offered
+        (50, 50, 30.0, None, False),  # the lightest step is its own baseline
+    ],
+)
+def test_is_saturated(
+    offered: float, achieved: float, p99: float | None, baseline: float | None, saturated: bool
+) -> None:
+    assert stats.is_saturated(offered, achieved, p99, baseline) is saturated
+
+
+def test_next_tick_rate_when_measured_then_measured_ratio_else_default() -> None:
+    assert stats.next_tick_rate(100, signals=250, ticks=1000, default_per_tick=0.5) == 400.0
+    assert stats.next_tick_rate(100, signals=0, ticks=0, default_per_tick=0.5) == 200.0
+
+
+def test_ratio_when_missing_or_zero_then_none() -> None:
+    assert stats.ratio(50, 200) == 0.25
+    assert stats.ratio(None, 200) is None
+    assert stats.ratio(50, 0) is None
