@@ -105,30 +105,18 @@ def _signal(instrument, strategy: str, n: int) -> bytes:
 
     from alphapanda import envelope, events
     from portfolio import read_model
+    from trading.publishing import market_signal, origin_envelope
 
     try:
         mark = read_model.snapshot("paper")["marks"].get(instrument.token)
     except redis.exceptions.RedisError:  # restarted by a fault a moment ago: the listed price will do
         mark = None
     price = Decimal(mark) / 100 if mark else instrument.last_price
-    tick = instrument.tick_size
-    signal = events.Signal(
-        strategy=strategy,
-        instrument_token=instrument.token,
-        symbol=instrument.symbol,
-        exchange=instrument.exchange,
-        side=events.Side.BUY if n % 4 < 2 else events.Side.SELL,
-        quantity=1,
-        reference_price=price,
-        bids=(events.Level(price - tick, 10_000, 5),),
-        asks=(events.Level(price + tick, 10_000, 5),),
-        reason="chaos",
-        ts=time.time_ns(),
+    side = events.Side.BUY if n % 4 < 2 else events.Side.SELL
+    signal = market_signal(
+        instrument, strategy=strategy, side=side, price=price, depth=10_000, reason="chaos"
     )
-    event_id = envelope.new_id()
-    env = envelope.build(type=envelope.SIGNAL, payload=signal, broker="paper", correlation_id=event_id,
-                         causation_id=None, ts_event=time.time_ns(), event_id=event_id)  # fmt: skip
-    return envelope.encode(env)
+    return envelope.encode(origin_envelope(envelope.SIGNAL, signal, broker="paper", ts_event=time.time_ns()))
 
 
 def _hostile(n: int, rng: random.Random) -> bytes:
@@ -289,6 +277,11 @@ def main(argv: list[str] | None = None) -> int:
         call_command("migrate", verbosity=0)
         call_command("create_topics", stdout=open(os.devnull, "w"))  # noqa: SIM115
         call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
+        from riskcheck.models import RiskLimits
+
+        # The demo's limits, but no daily trade cap: at full speed it is reached within minutes, and
+        # from then on every signal is refused and the trading and portfolio stages sit idle.
+        RiskLimits.objects.filter(broker="paper").update(max_daily_trades=10**9)
         chaos = Chaos(env, redis_service, kafka_service, rng, run_dir)
         for name in (*WORKERS, "bridge", "strategies", "feed"):
             chaos.start(name)

@@ -41,36 +41,23 @@ def _key(strategy: str, token: int) -> str:
     return topics.order_key(strategy, token).decode()
 
 
+def _effects(model, id_field: str) -> Callable[[str], list[Effect]]:
+    """A stage's effect rows in the order they were made (primary-key order)."""
+
+    def read(broker: str) -> list[Effect]:
+        rows = model.objects.filter(broker=broker).order_by("pk")
+        return [
+            Effect(i, _key(s, t)) for i, s, t in rows.values_list(id_field, "strategy", "instrument_token")
+        ]
+
+    return read
+
+
 # stage -> (input stream, the id its effect is recorded under, the effects in the order they were made)
 _STAGES: dict[str, tuple[str, Callable[[envelope.Message], str], Callable[[str], list[Effect]]]] = {
-    "riskcheck": (
-        topics.SIGNALS_RAW,
-        lambda m: m.id,
-        lambda broker: [
-            Effect(d.signal_id, _key(d.strategy, d.instrument_token))
-            for d in SignalDecision.objects.filter(broker=broker)
-            .order_by("pk")
-            .only("signal_id", "strategy", "instrument_token")
-        ],
-    ),
-    "trading": (
-        topics.SIGNALS_VALIDATED,
-        lambda m: m.id,
-        lambda broker: [
-            Effect(o.signal_id, _key(o.strategy, o.instrument_token))
-            for o in Order.objects.filter(broker=broker)
-            .order_by("pk")
-            .only("signal_id", "strategy", "instrument_token")
-        ],
-    ),
-    "portfolio": (
-        topics.ORDERS_FILLED,
-        lambda m: m.payload.fill_id,
-        lambda broker: [
-            Effect(f.fill_id, _key(f.strategy, f.instrument_token))
-            for f in AppliedFill.objects.filter(broker=broker).order_by("pk")
-        ],
-    ),
+    "riskcheck": (topics.SIGNALS_RAW, lambda m: m.id, _effects(SignalDecision, "signal_id")),
+    "trading": (topics.SIGNALS_VALIDATED, lambda m: m.id, _effects(Order, "signal_id")),
+    "portfolio": (topics.ORDERS_FILLED, lambda m: m.payload.fill_id, _effects(AppliedFill, "fill_id")),
 }
 
 

@@ -100,17 +100,11 @@ def _wants_sandbox() -> bool:
 
 def _start_sandbox(out, web_port: int) -> Child:
     """The simulated Zerodha, as a child process; the environment points Kite settings at it."""
-    from trading.kite_sandbox.server import SANDBOX_API_KEY, SANDBOX_API_SECRET
+    from trading.kite_sandbox.server import client_environment
 
     port = infra.free_port()
-    root = f"http://127.0.0.1:{port}"
-    os.environ.update(
-        KITE_API_KEY=SANDBOX_API_KEY,
-        KITE_API_SECRET=SANDBOX_API_SECRET,  # a sandbox-only value: it signs nothing real
-        KITE_ROOT=root,
-        KITE_WS_ROOT=f"ws://127.0.0.1:{port}/ws",
-        KITE_LOGIN_URL=f"{root}/connect/login",
-    )
+    os.environ.update(client_environment(port))
+    root = os.environ["KITE_ROOT"]
     web = f"http://127.0.0.1:{web_port}"
     child = _start(
         "kite-sandbox",

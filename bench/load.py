@@ -16,6 +16,7 @@ from confluent_kafka import OFFSET_BEGINNING, Message, Producer, TopicPartition
 from alphapanda import envelope, events, kafka, topics
 from bench.stack import BenchError
 from trading.instruments import load_csv
+from trading.publishing import market_signal, origin_envelope
 
 INSTRUMENTS = 10
 STRATEGIES = 20  # x INSTRUMENTS keys, so the load spreads over every partition
@@ -49,30 +50,12 @@ def signals(count: int, prefix: str) -> Load:
     for n in range(count):
         instrument = shipped[n % INSTRUMENTS]
         strategy = f"{prefix}{n // INSTRUMENTS % STRATEGIES:02d}"
-        price, tick = instrument.last_price, instrument.tick_size
-        signal = events.Signal(
-            strategy=strategy,
-            instrument_token=instrument.token,
-            symbol=instrument.symbol,
-            exchange=instrument.exchange,
-            side=events.Side.BUY if n // (INSTRUMENTS * STRATEGIES) % 2 == 0 else events.Side.SELL,
-            quantity=1,
-            reference_price=price,
-            bids=(events.Level(price - tick, 1000, 4),),
-            asks=(events.Level(price + tick, 1000, 4),),
-            reason="bench load",
-            ts=time.time_ns(),
-        )
-        event_id = envelope.new_id()
-        env = envelope.build(
-            type=envelope.SIGNAL_VALIDATED,
-            payload=signal,
-            broker="paper",
-            correlation_id=event_id,
-            causation_id=None,
-            ts_event=0,  # stamped at send
-            event_id=event_id,
-        )
+        side = events.Side.BUY if n // (INSTRUMENTS * STRATEGIES) % 2 == 0 else events.Side.SELL
+        signal = market_signal(instrument, strategy=strategy, side=side, price=instrument.last_price, depth=1000,
+                               reason="bench load")  # fmt: skip
+        env = origin_envelope(
+            envelope.SIGNAL_VALIDATED, signal, broker="paper", ts_event=0
+        )  # stamped at send
         load.append((topics.order_key(strategy, instrument.token), env))
     return load
 

@@ -124,17 +124,11 @@ class Stack:
 
     def _start_sandbox(self) -> None:
         """The simulated Zerodha as a child (no real orders); the environment points Kite settings at it."""
-        from trading.kite_sandbox.server import SANDBOX_API_KEY, SANDBOX_API_SECRET
+        from trading.kite_sandbox.server import client_environment
 
         port = infra.free_port()
-        root = f"http://127.0.0.1:{port}"
-        os.environ.update(
-            KITE_API_KEY=SANDBOX_API_KEY,
-            KITE_API_SECRET=SANDBOX_API_SECRET,  # a sandbox-only value: it signs nothing real
-            KITE_ROOT=root,
-            KITE_WS_ROOT=f"ws://127.0.0.1:{port}/ws",
-            KITE_LOGIN_URL=f"{root}/connect/login",
-        )
+        os.environ.update(client_environment(port))
+        root = os.environ["KITE_ROOT"]
         self.start("kite-sandbox", [sys.executable, "manage.py", "run_kite_sandbox", "--port", str(port)])
         infra.wait_for_port(port, "the Kite sandbox", timeout=30)
         self.say(f"  zerodha   Kite sandbox at {root} (simulated: no real orders)")

@@ -2,20 +2,42 @@
 
 from __future__ import annotations
 
+import time
+from decimal import Decimal
+
 from alphapanda import envelope, events, topics
+from trading.instruments import Instrument
+
+
+def origin_envelope(type_: str, payload: object, *, broker: str | None, ts_event: int) -> envelope.Envelope:
+    """A message that starts a correlation chain: its id follows it to the fill."""
+    event_id = envelope.new_id()
+    return envelope.build(type=type_, payload=payload, broker=broker, correlation_id=event_id,
+                          causation_id=None, ts_event=ts_event, event_id=event_id)  # fmt: skip
 
 
 def tick_envelope(tick: events.Tick) -> envelope.Envelope:
-    """A tick starts a correlation chain: its id follows it to the fill."""
-    event_id = envelope.new_id()
-    return envelope.build(
-        type=envelope.TICK,
-        payload=tick,
-        broker=None,
-        correlation_id=event_id,
-        causation_id=None,
-        ts_event=tick.ts,
-        event_id=event_id,
+    return origin_envelope(envelope.TICK, tick, broker=None, ts_event=tick.ts)
+
+
+def market_signal(
+    instrument: Instrument, *, strategy: str, side: events.Side, price: Decimal, depth: int, reason: str
+) -> events.Signal:
+    """A one-unit MARKET order into a one-tick book around `price`: what the chaos injector and the
+    bench send where no strategy decided."""
+    tick = instrument.tick_size
+    return events.Signal(
+        strategy=strategy,
+        instrument_token=instrument.token,
+        symbol=instrument.symbol,
+        exchange=instrument.exchange,
+        side=side,
+        quantity=1,
+        reference_price=price,
+        bids=(events.Level(price - tick, depth, 4),),
+        asks=(events.Level(price + tick, depth, 4),),
+        reason=reason,
+        ts=time.time_ns(),
     )
 
 

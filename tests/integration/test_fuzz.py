@@ -181,18 +181,32 @@ def _counts(model, field: str, **filters) -> Callable[[list[str]], dict[str, int
     return count
 
 
-def test_risk_check_batches_when_fuzzed_then_refusals_dead_lettered_and_decisions_once(infra) -> None:
+@pytest.mark.parametrize(
+    ("topic", "stage", "task", "model"),
+    [
+        ("paper.signals.raw", "riskcheck", validate_signals_task, SignalDecision),
+        ("paper.signals.validated", "trading", execute_signals_task, Order),
+    ],
+    ids=["risk-decisions", "orders"],
+)
+def test_signal_batches_when_fuzzed_then_refusals_dead_lettered_and_effects_once(
+    infra, topic, stage, task, model
+) -> None:
     offsets, history = itertools.count(), []
-    topic = "paper.signals.raw"
 
     @FUZZ
     @given(data=st.data())
     def batch(data: st.DataObject) -> None:
         run_fuzzed(
-            data, topic=topic, stage="riskcheck", offsets=offsets, history=history, checks_instrument=True,
-            task=validate_signals_task,
-        )  # fmt: skip
-        _effects_once(history, _counts(SignalDecision, "signal_id", broker="paper"))
+            data,
+            topic=topic,
+            stage=stage,
+            offsets=offsets,
+            history=history,
+            checks_instrument=True,
+            task=task,
+        )
+        _effects_once(history, _counts(model, "signal_id", broker="paper"))
 
     batch()
     assert any(r.refusal is None for r in history) and any(r.refusal for r in history)
@@ -212,23 +226,6 @@ def test_risk_check_when_paper_events_on_zerodha_topic_then_wrong_broker_and_zer
     assert all("wrong broker 'paper' on zerodha.signals.raw" in x.error for x in letters)
     assert SignalDecision.objects.filter(broker="zerodha").count() == 1
     assert not SignalDecision.objects.filter(broker="paper").exists()
-
-
-def test_execute_batches_when_fuzzed_then_refusals_dead_lettered_and_orders_once(infra) -> None:
-    offsets, history = itertools.count(), []
-    topic = "paper.signals.validated"
-
-    @FUZZ
-    @given(data=st.data())
-    def batch(data: st.DataObject) -> None:
-        run_fuzzed(
-            data, topic=topic, stage="trading", offsets=offsets, history=history, checks_instrument=True,
-            task=execute_signals_task,
-        )  # fmt: skip
-        _effects_once(history, _counts(Order, "signal_id", broker="paper"))
-
-    batch()
-    assert any(r.refusal is None for r in history) and any(r.refusal for r in history)
 
 
 def test_fill_batches_when_fuzzed_then_refusals_dead_lettered_and_fills_applied_once(infra) -> None:

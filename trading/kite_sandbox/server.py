@@ -67,6 +67,20 @@ log = logging.getLogger(__name__)
 
 SANDBOX_API_KEY = "sandbox"
 SANDBOX_API_SECRET = "sandbox-secret"  # sandbox only: it signs nothing outside this process
+
+
+def client_environment(port: int) -> dict[str, str]:
+    """The Kite settings that point this project's client, KiteTicker and login at a sandbox on `port`."""
+    root = f"http://127.0.0.1:{port}"
+    return {
+        "KITE_API_KEY": SANDBOX_API_KEY,
+        "KITE_API_SECRET": SANDBOX_API_SECRET,
+        "KITE_ROOT": root,
+        "KITE_WS_ROOT": f"ws://127.0.0.1:{port}/ws",
+        "KITE_LOGIN_URL": f"{root}/connect/login",
+    }
+
+
 DEFAULT_REDIRECT_URL = "http://127.0.0.1:8000/zerodha/callback"
 USER_ID = "SB0001"
 APP_ID = 1

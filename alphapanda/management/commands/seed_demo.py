@@ -6,8 +6,9 @@ from riskcheck.models import KillSwitch, RiskLimits
 from trading.instruments import load_csv
 from trading.setup import demo_strategies_ensure, instruments_upsert
 
-# Tight enough that the demo shows the risk step at work (rejections), loose enough to trade.
-DEMO_LIMITS = {"max_open_positions": 8, "max_position": 20}
+# Tight enough that the demo shows the risk step at work (rejections), loose enough to trade, and
+# with a daily trade cap that a demo left running for hours does not reach.
+DEMO_LIMITS = {"max_open_positions": 8, "max_position": 20, "max_daily_trades": 1_000_000}
 
 
 class Command(BaseCommand):
