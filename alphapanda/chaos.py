@@ -279,9 +279,12 @@ def main(argv: list[str] | None = None) -> int:
         call_command("seed_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
         from riskcheck.models import RiskLimits
 
-        # The demo's limits, but no daily trade cap: at full speed it is reached within minutes, and
-        # from then on every signal is refused and the trading and portfolio stages sit idle.
-        RiskLimits.objects.filter(broker="paper").update(max_daily_trades=10**9)
+        # The demo's limits, but no daily trade cap and no circuit breakers: at full speed the demo
+        # strategies reach both within minutes (they pay charges on a random walk), and from then on
+        # every entry is refused and the trading and portfolio stages would sit idle.
+        RiskLimits.objects.filter(broker="paper").update(
+            max_daily_trades=10**9, max_daily_loss=Decimal(10**9), max_drawdown=Decimal(10**9)
+        )
         chaos = Chaos(env, redis_service, kafka_service, rng, run_dir)
         for name in (*WORKERS, "bridge", "strategies", "feed"):
             chaos.start(name)
@@ -337,7 +340,7 @@ def _summary(report, chaos: Chaos, injector: Injector, args, slow: dict[str, flo
     out(f"chaos summary (seed {args.seed}, {args.minutes:g} min)")
     out(f"  sent        {injector.sent['signals']} signals and "
         f"{injector.sent['hostile']} hostile messages by the injector ({injector.sent['failed']} not "
-        f"acknowledged by Kafka); {raw.messages} messages on {raw.topic} in all, with the strategies'")  # fmt: skip
+        f"acknowledged by Kafka); {raw.messages} messages on {raw.topic} in all, the strategies' included")  # fmt: skip
     out(
         f"  faults      {sum(chaos.faults.values())}: "
         + ", ".join(f"{k} x{v}" for k, v in sorted(chaos.faults.items()))
