@@ -56,10 +56,9 @@ def run_batch(
     stage: str,
     handle: Handler | None = None,
     handle_all: BatchHandler | None = None,
-    after: Callable[[], None] | None = None,
 ) -> int:
-    """Run `handle` on each message (bad input dead-lettered one by one), or `handle_all` on the lot;
-    then `after` once (read-model figures that need not move per message).
+    """Run `handle` on each message (bad input dead-lettered one by one: a per-message check, or the
+    whole work), then `handle_all` on the valid ones (bulk work, one transaction for the batch).
 
     Each message is handled with its correlation and event ids bound to the log context, so any line
     logged meanwhile (a dead letter, a warning) names the chain it belongs to."""
@@ -112,8 +111,6 @@ def run_batch(
             per_topic[out.topic] = per_topic.get(out.topic, 0) + 1
         kafka.flush(producer)
         metrics.count_outputs(broker, stage, per_topic)
-        if after is not None:
-            after()
         bridge.report_done(redis_conn.client(), broker, batch_id)
         if debug:
             log.debug(
@@ -132,7 +129,6 @@ def batch_task(
     stage: str,
     handle: Callable[[str, envelope.Message], list[Outgoing]] | None = None,
     handle_all: Callable[[str, list[envelope.Message]], list[Outgoing]] | None = None,
-    after: Callable[[str], None] | None = None,
 ):
     """Register the Celery task the bridge sends a topic's batches to: a thin shell over `run_batch`.
 
@@ -151,7 +147,6 @@ def batch_task(
                 stage=stage,
                 handle=(lambda m: handle(broker, m)) if handle else None,
                 handle_all=(lambda ms: handle_all(broker, ms)) if handle_all else None,
-                after=(lambda: after(broker)) if after else None,
             )
         except TRANSIENT as exc:
             db.close_old_connections()  # a connection the server dropped is replaced on the next use
