@@ -61,11 +61,12 @@ def throughput(results: dict, out: Path) -> Path:
             offered = [s["offered_per_s"] for s in steps]
             ax.plot(offered, [s["achieved_per_s"] for s in steps], "o-", label=f"{broker} (mode {mode})")
             top = max(top, *offered, 1.0)
-    ax.plot([0, top], [0, top], ":", color="grey", label="achieved = offered")
-    for name, hop in results["bare_hop"].items():
-        ax.axhline(hop["full"]["per_s"], linestyle="--", alpha=0.5, label=f"bare hop {name}, flat out")
-    ax.set_xlabel("offered signals/s")
-    ax.set_ylabel("fills applied/s")
+    ax.plot([1, top], [1, top], ":", color="grey", label="applied = offered")
+    for (name, hop), colour in zip(results["bare_hop"].items(), ("tab:red", "tab:purple"), strict=False):
+        ax.axhline(hop["full"]["per_s"], linestyle="--", color=colour, label=f"bare hop {name}, flat out")
+    ax.set_xlabel("offered signals/s (log)")
+    ax.set_ylabel("fills applied/s (log)")
+    ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_title(f"throughput against offered load ({results['parameters']['workers']} worker(s) per queue)")
     ax.grid(True, alpha=0.3)
