@@ -8,7 +8,6 @@ create or lose a paisa.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -114,28 +113,42 @@ class Summary:
         return self.equity - self.starting_cash
 
 
+def token_totals(positions: Iterable[tuple[int, Position]]) -> dict[int, tuple[int, int]]:
+    """Per instrument, the net quantity and net cost over every strategy: all equity needs of them."""
+    totals: dict[int, tuple[int, int]] = {}
+    for token, position in positions:
+        quantity, cost = totals.get(token, (0, 0))
+        totals[token] = (quantity + position.quantity, cost + position.cost)
+    return totals
+
+
+def equity_of(*, cash: int, totals: Mapping[int, tuple[int, int]], last_prices: Mapping[int, int]) -> int:
+    """Cash plus each instrument at its last price, or at cost where it has none (no unrealized P&L)."""
+    value = 0
+    for token, (quantity, cost) in totals.items():
+        last = last_prices.get(token)
+        value += cost if last is None else quantity * last
+    return cash + value
+
+
 def summarize(
     positions: Mapping[Key, Position], *, starting_cash: int, cash: int, last_prices: Mapping[int, int]
 ) -> Summary:
     """Value the account; a position with no last price is held at cost, so it shows no unrealized P&L."""
-    unrealized = market_value = 0
-    net: defaultdict[int, int] = defaultdict(int)
+    unrealized = 0
     for (_, token), position in positions.items():
         last = last_prices.get(token)
-        if last is None:
-            market_value += position.cost
-        else:
-            market_value += position.market_value(last)
+        if last is not None:
             unrealized += position.unrealized(last)
-        net[token] += position.quantity
+    totals = token_totals((token, position) for (_, token), position in positions.items())
     return Summary(
         starting_cash=starting_cash,
         cash=cash,
         realized=sum(position.realized for position in positions.values()),
         unrealized=unrealized,
         charges=sum(position.charges for position in positions.values()),
-        equity=cash + market_value,
-        open_positions=sum(1 for quantity in net.values() if quantity != 0),
+        equity=equity_of(cash=cash, totals=totals, last_prices=last_prices),
+        open_positions=sum(1 for quantity, _ in totals.values() if quantity != 0),
     )
 
 

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from alphapanda import redis_conn
 from alphapanda.money import to_paise
-from portfolio.positions import Key, Position, Summary, summarize
+from portfolio.positions import Key, Position, Summary, equity_of, summarize
 
 # Set `field` of hash KEYS[1] to ARGV[2] unless the stored JSON's version is already >= ARGV[3].
 _SET_IF_NEWER = """
@@ -45,6 +45,11 @@ def activity_key(broker: str) -> str:
     return key(broker, "activity")
 
 
+def net_key(broker: str) -> str:
+    """Per instrument, net quantity and cost over all strategies: equity without reading every position."""
+    return key(broker, "net")
+
+
 def all_keys(broker: str) -> list[str]:
     return [positions_key(broker), marks_key(broker), account_key(broker), activity_key(broker)]
 
@@ -73,10 +78,6 @@ def _account_set(target, broker: str, starting_cash: int, cash: int, version: in
     )
 
 
-def position_set(broker: str, *, strategy: str, token: int, symbol: str, position: Position) -> None:
-    _position_set(redis_conn.client(), broker, strategy, token, symbol, position)
-
-
 def account_set(broker: str, *, starting_cash: int, cash: int, version: int) -> None:
     _account_set(redis_conn.client(), broker, starting_cash, cash, version)
 
@@ -86,15 +87,19 @@ def ledger_mirror(
     positions: list[tuple[str, int, str, Position]],
     *,
     account: tuple[int, int, int] | None = None,
+    totals: Mapping[int, tuple[int, int]] | None = None,
     counts: Mapping[str, int] | None = None,
 ) -> None:
-    """Positions `(strategy, token, symbol, position)`, the account `(starting_cash, cash, version)`
-    and activity counts to add, in one round trip."""
-    pipe = redis_conn.client().pipeline(transaction=False)
+    """Positions `(strategy, token, symbol, position)`, the account `(starting_cash, cash, version)`,
+    instrument totals `token -> (net quantity, net cost)` and activity counts to add, in one atomic
+    round trip (MULTI/EXEC: a Redis dying midway leaves none of it, which the next task heals)."""
+    pipe = redis_conn.client().pipeline(transaction=True)
     for strategy, token, symbol, position in positions:
         _position_set(pipe, broker, strategy, token, symbol, position)
     if account is not None:
         _account_set(pipe, broker, *account)
+    if totals:
+        pipe.hset(net_key(broker), mapping={t: f"{q},{c}" for t, (q, c) in totals.items()})
     for name, n in (counts or {}).items():
         if n:
             pipe.hincrby(activity_key(broker), name, n)
@@ -125,8 +130,22 @@ def pnl_due(broker: str, *, every_s: int) -> bool:
 
 
 def clear_ledger_mirror(broker: str) -> None:
-    """Drop what is copied from the ledger (positions, account) before writing it anew."""
-    redis_conn.client().delete(positions_key(broker), account_key(broker))
+    """Drop what is copied from the ledger (positions, account, totals) before writing it anew."""
+    redis_conn.client().delete(positions_key(broker), account_key(broker), net_key(broker))
+
+
+def equity(broker: str) -> tuple[int, dict[int, int]]:
+    """The account's equity in paise and the marks, from the account, totals and marks only: a few
+    hundred fields however many strategies hold positions (the risk step and breakers run it per batch)."""
+    pipe = redis_conn.client().pipeline(transaction=True)
+    pipe.hget(account_key(broker), "state")
+    pipe.hgetall(net_key(broker))
+    pipe.hgetall(marks_key(broker))
+    raw_account, raw_net, raw_marks = pipe.execute()
+    cash = json.loads(raw_account)["cash"] if raw_account else 0
+    totals = {int(t): tuple(map(int, v.split(","))) for t, v in raw_net.items()}
+    marks = {int(t): int(p) for t, p in raw_marks.items()}
+    return equity_of(cash=cash, totals=totals, last_prices=marks), marks
 
 
 # -- reads -----------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from dataclasses import asdict
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from alphapanda import envelope, events
@@ -16,7 +17,7 @@ from portfolio import read_model
 from portfolio.log_audit import distinct_fills
 from portfolio.models import Account, AppliedFill, PnlPoint
 from portfolio.models import Position as PositionRow
-from portfolio.positions import Position, apply_fill, fill_cash_flow, replay
+from portfolio.positions import Position, apply_fill, fill_cash_flow, replay, token_totals
 from riskcheck.models import SignalDecision
 from trading.models import Fill, Order
 
@@ -44,13 +45,31 @@ def account_ensure(*, broker: str, starting_cash: int | None = None) -> Account:
     return account
 
 
-def _mirror(broker: str, rows: Iterable[PositionRow], account: Account) -> None:
-    """The ledger's positions and account into the read model, in one round trip."""
+def _mirror(
+    broker: str,
+    rows: Iterable[PositionRow],
+    account: Account,
+    totals: dict[int, tuple[int, int]] | None = None,
+) -> None:
+    """The ledger's positions, account and instrument totals (those of `rows` when not given: right
+    when `rows` are all the broker's positions) into the read model, in one round trip."""
+    rows = list(rows)
     read_model.ledger_mirror(
         broker,
         [(r.strategy, r.instrument_token, r.symbol, _domain(r)) for r in rows],
         account=(account.starting_cash, account.cash, account.version),
+        totals=totals if totals is not None else token_totals((r.instrument_token, _domain(r)) for r in rows),
     )
+
+
+def _totals(broker: str, tokens: set[int]) -> dict[int, tuple[int, int]]:
+    """Net quantity and cost of these instruments over all the broker's strategies, from the ledger."""
+    rows = (
+        PositionRow.objects.filter(broker=broker, instrument_token__in=tokens)
+        .values("instrument_token")
+        .annotate(quantity=Sum("quantity"), cost=Sum("cost"))
+    )
+    return {r["instrument_token"]: (r["quantity"], r["cost"]) for r in rows}
 
 
 def read_model_ensure(*, broker: str) -> bool:
@@ -60,9 +79,14 @@ def read_model_ensure(*, broker: str) -> bool:
     """
     if read_model.has_account(broker):
         return False
+    read_model_refresh(broker=broker)
+    return True
+
+
+def read_model_refresh(*, broker: str) -> None:
+    """Mirror the whole ledger (positions, account, instrument totals, counts) into the read model."""
     _mirror(broker, PositionRow.objects.filter(broker=broker), account_ensure(broker=broker))
     _activity_recount(broker)
-    return True
 
 
 def _activity_recount(broker: str) -> None:
@@ -131,8 +155,10 @@ def fills_apply(*, broker: str, messages: list[envelope.Message]) -> list[Outgoi
             PositionRow.objects.bulk_update(list(changed.values()), [*_FIELDS, "product", "updated_at"])
             account.version += 1
             account.save(update_fields=["cash", "version", "updated_at"])
+        mirrored = changed or rows
+        totals = _totals(broker, {token for _, token in mirrored})  # read under the account's lock
     # Durable first, read model second: a crash here is healed by the redelivery or a rebuild.
-    _mirror(broker, (changed or rows).values(), account)
+    _mirror(broker, mirrored.values(), account, totals)
     return []
 
 
@@ -203,14 +229,14 @@ def rebuild(*, broker: str, fills: Iterable[events.Fill]) -> tuple[int, int]:
 PNL_EVERY_S = 5
 
 
-def pnl_record(*, broker: str, now, snap: dict | None = None) -> int:
+def pnl_record(*, broker: str, now) -> int:
     """A point of the broker's and each strategy's P&L curve, at most every PNL_EVERY_S seconds.
 
     A strategy's point carries its net P&L (realized + unrealized - charges) as its equity.
     """
     if not read_model.pnl_due(broker, every_s=PNL_EVERY_S):
         return 0
-    snap = snap or read_model.snapshot(broker)
+    snap = read_model.snapshot(broker)
     total = snap["summary"]
     points = [PnlPoint(broker=broker, strategy="", at=now, equity=total.equity, realized=total.realized,
                        unrealized=total.unrealized, charges=total.charges)]  # fmt: skip

@@ -34,13 +34,13 @@ def _evaluate(day: TradingDay, *, equity: int, peak: int, limits: Limits) -> bre
     )
 
 
-def breakers_check(*, broker: str, now: datetime, snap: dict | None = None) -> BreakerTrip | None:
+def breakers_check(*, broker: str, now: datetime, equity: int | None = None) -> BreakerTrip | None:
     """Evaluate the broker's circuit breakers at its current equity; the trip, if one happened now.
 
-    Cheap per batch: one read-model snapshot (pass one already read to share it), one TradingDay query
+    Cheap per batch: the read model's equity (pass one already read to share it), one TradingDay query
     (plus an update when the equity makes a new peak); the limits are cached.
     """
-    equity = (snap or read_model.snapshot(broker))["summary"].equity
+    equity = read_model.equity(broker)[0] if equity is None else equity
     day = trading_day_get(broker=broker, day=now.astimezone(IST).date(), equity=equity)
     base = breakers.baseline(
         start_equity=day.start_equity, peak_equity=day.peak_equity, released_equity=day.released_equity

@@ -98,9 +98,7 @@ class ExposureContext:
             broker=broker, outcome=SignalDecision.VALIDATED, decided_at__gte=day_start
         ).count()
         read_model_ensure(broker=broker)
-        snap = read_model.snapshot(broker)
-        self.marks = snap["marks"]
-        equity = snap["summary"].equity
+        equity, self.marks = read_model.equity(broker)
         day = trading_day_get(broker=broker, day=now.astimezone(IST).date(), equity=equity)
         base = breakers.baseline(  # the daily loss breaker's base: a release re-opens entries too
             start_equity=day.start_equity, peak_equity=None, released_equity=day.released_equity

@@ -175,12 +175,12 @@ def ticks_process(*, broker: str, messages: list[envelope.Message], now: datetim
     ticks = [(m.id, m.payload) for m in messages]
     read_model_ensure(broker=broker)  # a Redis restarted empty is whole again within a tick batch
     read_model.marks_set(broker, {t.instrument_token: t.ltp for _, t in ticks})
-    snap = read_model.snapshot(broker)  # one read, shared by the P&L curve, breakers and square-off
-    pnl_record(broker=broker, now=now, snap=snap)
-    breakers_check(broker=broker, now=now, snap=snap)
+    equity, _ = read_model.equity(broker)  # one read, shared by the breakers and the square-off
+    pnl_record(broker=broker, now=now)  # reads the whole snapshot, at most every PNL_EVERY_S
+    breakers_check(broker=broker, now=now, equity=equity)
     if broker != "paper":
         return []
-    mis_square_off(broker=broker, latest_tick_ns=max(t.ts for _, t in ticks), snap=snap, now=now)
+    mis_square_off(broker=broker, latest_tick_ns=max(t.ts for _, t in ticks), equity=equity, now=now)
     tick_ids = [tick_id for tick_id, _ in ticks]
     done = Fill.objects.filter(broker=broker, source_event_id__in=tick_ids).select_related("order")
     outputs = ledger.fill_outputs(broker, done.order_by("id"))  # replay of ticks already matched

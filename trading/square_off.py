@@ -15,13 +15,13 @@ from trading.controls import positions_flatten
 IST = ZoneInfo("Asia/Kolkata")
 
 
-def mis_square_off(*, broker: str, latest_tick_ns: int, snap: dict, now: datetime) -> int:
+def mis_square_off(*, broker: str, latest_tick_ns: int, equity: int, now: datetime) -> int:
     """Close the broker's MIS positions once the market passes the cut-off; returns orders sent."""
     at = datetime.fromtimestamp(latest_tick_ns / 1e9, IST)
     cutoff = settings.CONFIG.paper_mis_square_off
     if cutoff is None or at.time() < cutoff:
         return 0
-    day = trading_day_get(broker=broker, day=at.date(), equity=snap["summary"].equity)
+    day = trading_day_get(broker=broker, day=at.date(), equity=equity)
     if day.squared_off_at is not None:
         return 0
     # Claim the day: of several workers past the cut-off at once, exactly one updates the row.

@@ -17,7 +17,7 @@ from alphapanda.models import BrokerGrant
 from portfolio import read_model
 from portfolio.models import Account, PnlPoint
 from portfolio.models import Position as PositionRow
-from portfolio.positions import Position
+from portfolio.services import read_model_refresh
 from riskcheck import selectors as risk_selectors
 from riskcheck.models import KillSwitch, RiskLimits, SignalDecision
 from trading import selectors as trading_selectors
@@ -182,8 +182,6 @@ def _decision(broker: str, signal_id: str, outcome: str, **kw) -> SignalDecision
 def _position(broker: str, strategy: str, token: int, symbol: str, **amounts) -> PositionRow:
     row = PositionRow.objects.create(broker=broker, strategy=strategy, instrument_token=token, symbol=symbol,
                                      **amounts)  # fmt: skip
-    domain = Position(**{f: getattr(row, f) for f in Position.__dataclass_fields__})
-    read_model.position_set(broker, strategy=strategy, token=token, symbol=symbol, position=domain)
     return row
 
 
@@ -218,7 +216,7 @@ def seed_ledger() -> dict:
     _position("paper", "rsi-paper", INFY, "INFY", quantity=0, cost=0, realized=-5_000, charges=900,
               buy_quantity=5, sell_quantity=5, fills=2)  # fmt: skip
     Account.objects.create(broker="paper", starting_cash=100_000_000, cash=98_585_000, version=3)
-    read_model.account_set("paper", starting_cash=100_000_000, cash=98_585_000, version=3)
+    read_model_refresh(broker="paper")
     read_model.marks_set("paper", {RELIANCE: Decimal("1410.00")})
     read_model.activity_set("paper", signals=2, orders=2, fills=1, rejections=1)
     for minute in range(3):
@@ -246,7 +244,7 @@ def seed_ledger() -> dict:
     _position("zerodha", "zed-only", ZED_TOKEN, "ZEDSYM", quantity=3, cost=29_629_629, realized=9_876_543_210,
               charges=9_876_543, buy_quantity=3, buy_value=29_629_629, fills=1)  # fmt: skip
     Account.objects.create(broker="zerodha", starting_cash=987_654_321_000, cash=987_654_321_000, version=1)
-    read_model.account_set("zerodha", starting_cash=987_654_321_000, cash=987_654_321_000, version=1)
+    read_model_refresh(broker="zerodha")
     read_model.marks_set("zerodha", {ZED_TOKEN: Decimal("98765.43")})
     read_model.activity_set("zerodha", signals=98765, orders=98765, fills=98765, rejections=98765)
     PnlPoint.objects.create(broker="zerodha", strategy="", at=T0, equity=987_654_321_000, realized=9_876_543_210,

@@ -55,8 +55,8 @@ def test_check_delivery_passes_on_a_drained_run_and_names_each_kind_of_damage(pr
     # Damage accumulates; each check must name the newest kind.
     snap = read_model.snapshot("paper")
     (strategy, token), position = next(iter(snap["positions"].items()))
-    read_model.position_set("paper", strategy=strategy, token=token, symbol="RELIANCE",
-                            position=replace(position, quantity=position.quantity + 1, fills=position.fills + 1))  # fmt: skip
+    damaged = replace(position, quantity=position.quantity + 1, fills=position.fills + 1)
+    read_model.ledger_mirror("paper", [(strategy, token, "RELIANCE", damaged)])
     _fails(f"Redis positions differ: {strategy}:{token}")
 
     Account.objects.filter(broker="paper").update(cash=F("cash") + 1)  # one paisa
