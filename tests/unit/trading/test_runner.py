@@ -156,3 +156,13 @@ def test_bad_params_name_the_strategy_and_a_failed_reload_keeps_the_running_conf
 def test_duplicate_strategy_names_are_rejected() -> None:
     with pytest.raises(StrategyConfigError, match="'a' is defined twice"):
         StrategyRunner([spec("a"), spec("a", instruments=(INFY,))], active_brokers=("paper",))
+
+
+def test_reload_when_the_configuration_is_unchanged_then_nothing_is_rebuilt(monkeypatch) -> None:
+    runner = StrategyRunner([sma_spec()], active_brokers=("paper",))
+    feed(runner, CROSSING[:4])
+    built = []
+    monkeypatch.setattr("trading.runner.build", lambda *a, **kw: built.append(a) or pytest.fail("rebuilt"))
+    runner.reload([sma_spec()])  # an equal spec, as the database gives it again every reload
+    assert built == []
+    assert feed(runner, CROSSING[4:], start=4) == [("paper", Side.BUY, 1)]
