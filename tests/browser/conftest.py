@@ -17,6 +17,7 @@ from playwright.sync_api import Browser, sync_playwright
 from tests.integration.conftest import (  # noqa: F401
     instruments,
     kafka_bootstrap,
+    kafka_service,
     out_dir,
     processes,
     redis_client,
