@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import redis
 from celery import Celery
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from kombu.exceptions import OperationalError as QueueUnavailable
 
 from alphapanda import dlq, envelope, kafka, metrics, topics
@@ -89,6 +89,10 @@ class Bridge:
         self.report_every_s = report_every_s
         self._reported = time.monotonic()
         self._paused: set[tuple[str, int]] = set()
+        # Per assigned partition, the next offset a lane takes: a record before it is one already
+        # taken; after it, in a poll that spanned a rebalance, one fetched before the rebalance.
+        self._next: dict[tuple[str, int], int] = {}
+        self._rebalances = 0
         self._stream_ids = {done_stream(b): self._stream_tail(done_stream(b)) for b in brokers}
         self._redis_run_id = self._run_id()
         self._redis_checked = time.monotonic()
@@ -105,7 +109,9 @@ class Bridge:
     # -- the loop ---------------------------------------------------------------------------------
     def run(self) -> None:
         names = topics.bridged_topics(self.brokers)
-        self.consumer.subscribe(names, on_revoke=self._on_revoke, on_lost=self._on_revoke)
+        self.consumer.subscribe(
+            names, on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_revoke
+        )
         log.info("bridge consuming %s", ", ".join(names))
         try:
             while not self.stop_event.is_set():
@@ -116,9 +122,11 @@ class Bridge:
 
     def step(self) -> None:
         wait = 0.005 if self.inflight.in_flight_count() else 0.05
+        rebalances = self._rebalances
         first = self.consumer.poll(wait)
         if first is not None:
-            self._take([first, *self.consumer.consume(POLL_BATCH - 1, 0)])
+            messages = [first, *self.consumer.consume(POLL_BATCH - 1, 0)]
+            self._take(messages, spanned_rebalance=self._rebalances != rebalances)
         try:
             self._watch_redis()
             self._collect_completions()
@@ -169,20 +177,26 @@ class Bridge:
         kafka.flush(self.producer)
 
     # -- intake ----------------------------------------------------------------------------------
-    def _take(self, messages: list) -> None:
+    def _take(self, messages: list, *, spanned_rebalance: bool = False) -> None:
         consumed: dict[str, int] = {}
         try:
-            self._take_each(messages, consumed)
+            self._take_each(messages, consumed, spanned_rebalance)
         finally:
             for topic, n in consumed.items():
                 metrics.messages_in(metrics.broker_label(topic), "bridge", topic).inc(n)
 
-    def _take_each(self, messages: list, consumed: dict[str, int]) -> None:
+    def _take_each(self, messages: list, consumed: dict[str, int], spanned_rebalance: bool) -> None:
         for msg in messages:
             if msg.error():
                 log.warning("consume error: %s", msg.error())
                 continue
             topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
+            expected = self._next.get((topic, partition))
+            if expected is not None and (offset < expected or (offset > expected and spanned_rebalance)):
+                # Taken already, or fetched before a rebalance that reset this partition to its
+                # committed offset: taking it now would put it ahead of the records before it.
+                continue
+            self._next[(topic, partition)] = offset + 1
             self.stats.consumed += 1
             consumed[topic] = consumed.get(topic, 0) + 1
             raw_key = msg.key()
@@ -325,7 +339,23 @@ class Bridge:
             self.stats.resent += 1
             metrics.BRIDGE_RESENT.inc()
 
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        """Lanes start again at the committed offsets, where the consumer fetches from."""
+        self._rebalances += 1
+        try:
+            committed = consumer.committed(partitions, timeout=10)
+        except KafkaException as exc:  # the first record of each partition sets its start instead
+            log.warning("committed offsets unavailable on assignment (%s)", exc)
+            committed = []
+        for tp in partitions:
+            self._next.pop((tp.topic, tp.partition), None)
+        for tp in committed:
+            if tp.offset >= 0:
+                self._next[(tp.topic, tp.partition)] = tp.offset
+
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._rebalances += 1
         self.inflight.revoke([(p.topic, p.partition) for p in partitions])
         for p in partitions:
             self._paused.discard((p.topic, p.partition))
+            self._next.pop((p.topic, p.partition), None)
