@@ -51,7 +51,7 @@ def test_duplicate_messages_change_nothing_the_second_time(processes, instrument
 def test_bridge_killed_mid_stream_loses_and_doubles_nothing(processes, instruments):
     processes.worker()
     bridge = processes.bridge()
-    n = 400
+    n = 4000  # enough that, at bulk-write speed, the kill still lands mid-stream
     messages = []
     for i in range(n):
         side = Side.BUY if i % 3 else Side.SELL
