@@ -87,14 +87,7 @@ class Injector(threading.Thread):
             hostile = n % self.hostile_every == 0
             value = _hostile(n, self.rng) if hostile else _signal(instrument, strategy, n)
             key = topics.order_key(strategy, instrument.token)
-            while True:
-                try:
-                    producer.produce(topic, value=value, key=key, on_delivery=self._delivered(
-                        "hostile" if hostile else "signals"))  # fmt: skip
-                    break
-                except BufferError:
-                    producer.poll(0.1)
-            producer.poll(0)
+            kafka.produce(producer, topic, key, value, self._delivered("hostile" if hostile else "signals"))
             next_at += 1 / self.rate
             self.stop.wait(max(0.0, next_at - time.monotonic()))
         producer.flush(30)

@@ -72,11 +72,13 @@ def _on_delivery(err: KafkaError | None, msg: Message) -> None:
         raise KafkaException(err)
 
 
-def produce(producer_: Producer, topic: str, key: bytes | None, value: bytes) -> None:
+def produce(
+    producer_: Producer, topic: str, key: bytes | None, value: bytes, on_delivery=_on_delivery
+) -> None:
     """Queue one message, waiting for buffer space rather than dropping it."""
     while True:
         try:
-            producer_.produce(topic, value=value, key=key, on_delivery=_on_delivery)
+            producer_.produce(topic, value=value, key=key, on_delivery=on_delivery)
             producer_.poll(0)
             return
         except BufferError:

@@ -93,6 +93,7 @@ class ExposureContext:
         ):
             self.by_key[(strategy, token)] = quantity
             self.net[token] = self.net.get(token, 0) + quantity
+        self.open_positions = sum(1 for q in self.net.values() if q)  # once, not per signal
         day_start = datetime.combine(now.astimezone(IST).date(), dtime.min, IST)
         self.trades_today = SignalDecision.objects.filter(
             broker=broker, outcome=SignalDecision.VALIDATED, decided_at__gte=day_start
@@ -148,7 +149,7 @@ class ExposureContext:
                                      market_ts=market_ts)  # fmt: skip
         return Exposure(
             position=self.net.get(instrument_token, 0),
-            open_positions=sum(1 for q in self.net.values() if q),
+            open_positions=self.open_positions,
             trades_today=self.trades_today,
             day_pnl=self.day_pnl,
             last_price=from_paise(mark) if mark is not None else None,
