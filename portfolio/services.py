@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from alphapanda import envelope, events
+from alphapanda import bulk, envelope, events
 from alphapanda.batches import Outgoing
 from alphapanda.money import to_paise
 from portfolio import read_model
@@ -152,7 +152,7 @@ def fills_apply(*, broker: str, messages: list[envelope.Message]) -> list[Outgoi
                 )
                 for f in fresh
             )
-            PositionRow.objects.bulk_update(list(changed.values()), [*_FIELDS, "product", "updated_at"])
+            bulk.update_rows(list(changed.values()), [*_FIELDS, "product", "updated_at"])
             account.version += 1
             account.save(update_fields=["cash", "version", "updated_at"])
         mirrored = changed or rows

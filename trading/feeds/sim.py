@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 
 from alphapanda.events import Level, Tick
@@ -77,6 +77,23 @@ class RandomWalkFeed:
             orders = self._rng.randint(1, 20)
             levels.append(Level(price, orders * self._rng.randint(1, 50) * lot, orders))
         return tuple(levels)
+
+
+def frame_sizes(rate: float, frame_s: float) -> Iterator[int]:
+    """How many ticks each frame carries so that `rate` ticks/s hold over any run of frames.
+
+    Kite's websocket delivers ticks as frames of many instruments, not one at a time; the sim feed
+    does the same, which also lets the producer send a frame as a few batches rather than one
+    request per tick. The fraction a frame cannot carry moves to the next one.
+    """
+    if not rate > 0 or not frame_s > 0:
+        raise ValueError(f"a paced feed needs a positive rate and frame length, got {rate}/s, {frame_s}s")
+    owed = 0.0
+    while True:
+        owed += rate * frame_s
+        size = int(owed)
+        owed -= size
+        yield size
 
 
 def _on_tick_grid(price: Decimal, tick_size: Decimal) -> Decimal:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from decimal import Decimal
@@ -7,10 +8,12 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from alphapanda.events import Level, Tick
 from trading.feeds.csv_replay import paced, parse_ts, read_ticks, write_ticks
-from trading.feeds.sim import DEPTH, RandomWalkFeed
+from trading.feeds.sim import DEPTH, RandomWalkFeed, frame_sizes
 from trading.instruments import SHIPPED_INSTRUMENTS, Instrument, load_csv
 
 SHIPPED = load_csv()
@@ -73,6 +76,29 @@ def test_the_feed_needs_instruments_with_a_starting_price() -> None:
         RandomWalkFeed([], seed=1)
     with pytest.raises(ValueError, match="PENNY needs a positive last_price"):
         RandomWalkFeed([Instrument(token=1, symbol="PENNY", exchange="NSE")], seed=1)
+
+
+@given(
+    rate=st.floats(min_value=0.1, max_value=50_000),
+    frame_ms=st.floats(min_value=1, max_value=1_000),
+    frames=st.integers(min_value=1, max_value=500),
+)
+def test_frames_carry_the_rate_to_within_one_tick_however_long_the_run(
+    rate: float, frame_ms: float, frames: int
+) -> None:
+    sizes = list(itertools.islice(frame_sizes(rate, frame_ms / 1000), frames))
+    assert all(size >= 0 for size in sizes)
+    assert abs(sum(sizes) - rate * frame_ms / 1000 * frames) < 1 + 1e-6
+
+
+def test_frames_at_400_ticks_a_second_every_50_ms_carry_20_each() -> None:
+    assert list(itertools.islice(frame_sizes(400, 0.05), 3)) == [20, 20, 20]
+
+
+@pytest.mark.parametrize(("rate", "frame_s"), [(0, 0.05), (-1, 0.05), (10, 0), (math.nan, 0.05)])
+def test_frames_need_a_positive_rate_and_length(rate: float, frame_s: float) -> None:
+    with pytest.raises(ValueError, match="positive rate and frame length"):
+        next(frame_sizes(rate, frame_s))
 
 
 def test_write_then_read_round_trips_one_level_ticks_exactly(tmp_path: Path) -> None:

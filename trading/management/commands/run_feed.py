@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from alphapanda import kafka, lifecycle, metrics, topics
 from trading import selectors
 from trading.feeds import csv_replay
-from trading.feeds.sim import RandomWalkFeed
+from trading.feeds.sim import RandomWalkFeed, frame_sizes
 from trading.kite import session as kite_session
 from trading.kite.feed import KiteFeed
 from trading.kite.ticks import InvalidTick, to_tick
@@ -26,6 +26,12 @@ class Command(BaseCommand):
         parser.add_argument("--source", choices=["sim", "csv", "kite"], default="sim")
         parser.add_argument(
             "--rate", type=float, default=100.0, help="sim: ticks per second (all instruments)"
+        )
+        parser.add_argument(
+            "--frame-ms",
+            type=float,
+            default=50.0,
+            help="sim: ticks go out in frames this far apart, as Kite's websocket sends them",
         )
         parser.add_argument("--seed", type=int, default=42, help="sim: random seed (same seed, same prices)")
         parser.add_argument("--count", type=int, default=0, help="stop after this many ticks (0: no limit)")
@@ -87,11 +93,16 @@ class Command(BaseCommand):
     def _sim(self, opts: dict):
         instruments = self._instruments(opts["symbols"])
         feed = RandomWalkFeed(instruments, seed=opts["seed"])
-        interval = 1.0 / opts["rate"] if opts["rate"] > 0 else 0.0
+        if opts["rate"] <= 0:  # as fast as possible
+            while True:
+                yield feed.next_tick(time.time_ns())
+        frame_s = opts["frame_ms"] / 1000
         next_at = time.monotonic()
-        while True:
-            yield feed.next_tick(time.time_ns())
-            next_at += interval
+        for size in frame_sizes(opts["rate"], frame_s):
+            now_ns = time.time_ns()
+            for _ in range(size):
+                yield feed.next_tick(now_ns)
+            next_at += frame_s
             delay = next_at - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
