@@ -207,11 +207,12 @@ def main(argv: list[str] | None = None) -> int:
         stack.up()
         universe.install()
         results["kafka"] = runs.bare_kafka(n, paced_n, args.rate, say)
+        stack.fresh_kafka()  # each measurement on an empty broker: Tansu slows as its log grows
         results["bare_hop"] = runs.bare_hop(stack, n, paced_n, args.rate, say)
-        results["pipeline"] = {
-            ",".join(brokers): pipeline.run(stack, brokers, plan, say)
-            for brokers, plan in _plans(args).items()
-        }
+        results["pipeline"] = {}
+        for brokers, plan in _plans(args).items():
+            stack.fresh_kafka()
+            results["pipeline"][",".join(brokers)] = pipeline.run(stack, brokers, plan, say)
     except KeyboardInterrupt:
         say("interrupted")
         return 130
@@ -243,6 +244,9 @@ def main(argv: list[str] | None = None) -> int:
     for mode, run in results["pipeline"].items():
         peaks = ", ".join(f"{name} {m['peak_mb']:.0f}" for name, m in sorted(run["memory_summary"].items()))
         say(f"peak RSS MB, mode {mode}: {peaks}")
+        if run["soak_growth_mb"]:
+            grown = ", ".join(f"{name} {mb:+.1f}" for name, mb in sorted(run["soak_growth_mb"].items()))
+            say(f"RSS growth over the soak, MB, mode {mode}: {grown}")
     say(f"envelope {results['parameters']['envelope_bytes']} bytes; took {results['duration_s']}s; saved "
         f"{path.relative_to(ROOT)} and {', '.join(p.name for p in pictures)} in {(RESULTS / stem).relative_to(ROOT)}/")  # fmt: skip
     return 0

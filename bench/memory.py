@@ -45,6 +45,17 @@ class ProcessSampler(Periodic):
                 used[name] = round((points[last][2] - points[first][2]) / (times[last] - times[first]), 3)
         return used
 
+    def growth(self, start_ns: int, end_ns: int) -> dict[str, float]:
+        """RSS MB each process gained between the first and last samples in the window (a soak's):
+        growth since a process started would count its imports and warm-up, not a leak."""
+        start, end = start_ns / 1e9 - self.started, end_ns / 1e9 - self.started
+        grown = {}
+        for name, points in self.series.items():
+            inside = [mb for t, mb, _ in points if start <= t <= end]
+            if len(inside) > 1:
+                grown[name] = round(inside[-1] - inside[0], 1)
+        return grown
+
     def rss_series(self) -> dict[str, list[tuple[float, float]]]:
         return {name: [(t, mb) for t, mb, _ in points] for name, points in self.series.items()}
 

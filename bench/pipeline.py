@@ -192,6 +192,7 @@ def run(stack: Stack, brokers: tuple[str, ...], plan: Plan, say: Say) -> dict:
     costs: list[dict] = []
     baselines: dict[str, float | None] = {}
     soak: dict[str, dict] = {}
+    soak_growth: dict[str, float] = {}
     ticks_only: dict = {}
     try:
         mode.up()
@@ -225,6 +226,7 @@ def run(stack: Stack, brokers: tuple[str, ...], plan: Plan, say: Say) -> dict:
             window = mode.feed("soak", soak_target, plan.soak_s)
             soak = mode.assess(window, baselines)
             costs.append({"step": window.name} | mode.cost(soak))
+            soak_growth = mode.processes.growth(window.start_ns, window.end_ns) if mode.processes else {}
             for broker, f in soak.items():
                 say_step(say, broker, f)
     finally:
@@ -250,6 +252,7 @@ def run(stack: Stack, brokers: tuple[str, ...], plan: Plan, say: Say) -> dict:
         "lag": lag,
         "memory": memory,
         "memory_summary": mode.processes.summary() if mode.processes else {},
+        "soak_growth_mb": soak_growth,
     }
 
 

@@ -19,7 +19,9 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
+from urllib.parse import urlsplit
 
+import psutil
 import redis
 
 from alphapanda import infra, lifecycle
@@ -43,6 +45,18 @@ def _flush(url: str) -> None:
     redis.Redis.from_url(url).flushdb()
 
 
+def _listener(url: str) -> int | None:
+    """The pid listening on a loopback URL's port (a configured PostgreSQL or Redis here), if any."""
+    parsed = urlsplit(url if "://" in url else f"tcp://{url}")
+    if parsed.hostname not in ("127.0.0.1", "localhost") or parsed.port is None:
+        return None
+    with contextlib.suppress(psutil.Error):
+        for conn in psutil.net_connections(kind="tcp"):
+            if conn.status == psutil.CONN_LISTEN and conn.laddr.port == parsed.port and conn.pid:
+                return conn.pid
+    return None
+
+
 def stop_embedded_postgres(pgdata: Path) -> None:
     """Stop the server on `pgdata`: `infra.start_postgres`'s stop leaves it running (cleanup_mode=None)."""
     if not (pgdata / "postmaster.pid").exists():
@@ -64,6 +78,7 @@ class Stack:
     django_ready: bool = False
     sandbox: bool = False  # start the Kite sandbox and log in to it, for the zerodha broker
     _lock: IO[str] | None = field(default=None, init=False, repr=False)
+    _local: dict[str, int] | None = field(default=None, init=False, repr=False)
 
     def up(self) -> None:
         """Start Tansu, Redis and PostgreSQL, point the environment at them, then set Django up."""
@@ -122,6 +137,26 @@ class Stack:
             )
         self.say(f"  ready in {time.monotonic() - started:.1f}s (migrated, topics created, demo seeded)")
 
+    def fresh_kafka(self) -> None:
+        """A new, empty Tansu with the topics created, for the next measurement.
+
+        Tansu's in-memory storage lists every stored batch of a partition on each fetch, so a broker
+        that carried one run is slower for the next (docs/performance.md); each mode starts even.
+        """
+        from django.conf import settings
+        from django.core.management import call_command
+
+        from alphapanda import kafka
+
+        old = next(s for s in self.services if s.name == "kafka")
+        kafka.close_producer(timeout=2)
+        old.stop()
+        self.services.remove(old)
+        self._local = None
+        new = self._add(infra.start_tansu(RUN_DIR), configured=False)
+        os.environ["KAFKA_BOOTSTRAP"] = settings.KAFKA_BOOTSTRAP = new.url
+        call_command("create_topics", stdout=io.StringIO())
+
     def _start_sandbox(self) -> None:
         """The simulated Zerodha as a child (no real orders); the environment points Kite settings at it."""
         from trading.kite_sandbox.server import client_environment
@@ -160,8 +195,11 @@ class Stack:
             lifecycle.terminate(self.children.pop(name))
 
     def pids(self) -> dict[str, int]:
-        """Every process the run started that is still up, by name: the services and the children."""
-        pids = {s.name: s.pid for s in self.services if s.pid}
+        """Every process of the run still up, by name: the services (started here, or configured and
+        listening on this machine, so their CPU counts too) and the children."""
+        if self._local is None:
+            self._local = {s.name: pid for s in self.services if not s.pid and (pid := _listener(s.url))}
+        pids = {s.name: s.pid for s in self.services if s.pid} | self._local
         if self.pgdata:  # the embedded server: its postmaster
             with contextlib.suppress(OSError, ValueError, IndexError):
                 pids["postgres"] = int((self.pgdata / "postmaster.pid").read_text().split()[0])

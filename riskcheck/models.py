@@ -71,6 +71,11 @@ class TradingDay(models.Model):
         help_text="paise: the equity at the day's last circuit breaker release; the daily loss base since",
     )
     squared_off_at = models.DateTimeField(null=True, blank=True, help_text="paper's MIS auto square-off ran")
+    validated = models.PositiveIntegerField(
+        default=0,
+        help_text="signals validated this day, counted as they are decided: what the daily trade limit "
+        "reads (counting the day's decisions instead cost more with every trade)",
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["broker", "day"], name="trading_day_broker_day")]

@@ -6,7 +6,6 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from datetime import time as dtime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -94,13 +93,11 @@ class ExposureContext:
             self.by_key[(strategy, token)] = quantity
             self.net[token] = self.net.get(token, 0) + quantity
         self.open_positions = sum(1 for q in self.net.values() if q)  # once, not per signal
-        day_start = datetime.combine(now.astimezone(IST).date(), dtime.min, IST)
-        self.trades_today = SignalDecision.objects.filter(
-            broker=broker, outcome=SignalDecision.VALIDATED, decided_at__gte=day_start
-        ).count()
         read_model_ensure(broker=broker)
         equity, self.marks = read_model.equity(broker)
         day = trading_day_get(broker=broker, day=now.astimezone(IST).date(), equity=equity)
+        self.day_id = day.pk
+        self.trades_today = day.validated
         base = breakers.baseline(  # the daily loss breaker's base: a release re-opens entries too
             start_equity=day.start_equity, peak_equity=None, released_equity=day.released_equity
         )

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import F
 
 from alphapanda import envelope, events, topics
 from alphapanda.audit import control_record
 from alphapanda.batches import Outgoing
 from portfolio import read_model
 from riskcheck import rules, selectors
-from riskcheck.models import RiskLimits, SignalDecision
+from riskcheck.models import RiskLimits, SignalDecision, TradingDay
 from trading.checks import signal_check
 
 
@@ -70,14 +71,18 @@ def signals_validate(*, broker: str, messages: list[envelope.Message], now: date
                 reason=rejection.reason if rejection else "",
                 decided_at=now,
             ))  # fmt: skip
-        # A redelivery deciding concurrently may have won some: theirs stand, read back below.
-        SignalDecision.objects.bulk_create(rows, ignore_conflicts=True)
-        decided |= {
-            d.signal_id: d
-            for d in SignalDecision.objects.filter(broker=broker, signal_id__in=[m.id for m in fresh])
-        }
-        # Ours are the rows stamped with this batch's `now` (a concurrent redelivery has its own).
-        made = [r for r in rows if decided[r.signal_id].decided_at == r.decided_at]
+        with transaction.atomic():  # the decisions and the day's count of validated ones together
+            # A redelivery deciding concurrently may have won some: theirs stand, read back below.
+            SignalDecision.objects.bulk_create(rows, ignore_conflicts=True)
+            decided |= {
+                d.signal_id: d
+                for d in SignalDecision.objects.filter(broker=broker, signal_id__in=[m.id for m in fresh])
+            }
+            # Ours are the rows stamped with this batch's `now` (a concurrent redelivery has its own).
+            made = [r for r in rows if decided[r.signal_id].decided_at == r.decided_at]
+            validated = sum(r.outcome == SignalDecision.VALIDATED for r in made)
+            if validated:
+                TradingDay.objects.filter(pk=context.day_id).update(validated=F("validated") + validated)
         read_model.activity_add(broker, signals=len(made),
                                 rejections=sum(r.outcome == SignalDecision.REJECTED for r in made))  # fmt: skip
     return [out for m in unique for out in _outputs(broker, m, decided[m.id])]

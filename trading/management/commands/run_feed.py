@@ -30,8 +30,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--frame-ms",
             type=float,
-            default=50.0,
-            help="sim: ticks go out in frames this far apart, as Kite's websocket sends them",
+            default=250.0,
+            help="sim: ticks go out in frames this far apart, many instruments each, as Kite's websocket "
+            "sends them (fewer, larger produce batches: see docs/performance.md)",
         )
         parser.add_argument("--seed", type=int, default=42, help="sim: random seed (same seed, same prices)")
         parser.add_argument("--count", type=int, default=0, help="stop after this many ticks (0: no limit)")
