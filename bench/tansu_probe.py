@@ -27,7 +27,7 @@ import psutil
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from alphapanda import infra
+from alphapanda import infra, kafka
 
 PAYLOAD = b"x" * 500  # about an envelope's size
 PARTITIONS = 4
@@ -55,15 +55,20 @@ def _cores(proc: psutil.Process, seconds: float) -> float:
 
 
 class _Reader(threading.Thread):
-    """One consumer group reading `names` from the start, as the pipeline's consumers are set up."""
+    """One consumer group reading `names` from the start, with the pipeline's consumer settings."""
 
     def __init__(self, bootstrap: str, names: list[str], group: str, wait_ms: int) -> None:
         super().__init__(daemon=True)
         self.stopping = threading.Event()
         self.read = 0
-        self.consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "fetch.wait.max.ms": wait_ms,
-                                  "session.timeout.ms": 6000, "heartbeat.interval.ms": 1000,
-                                  "enable.auto.commit": False, "auto.offset.reset": "earliest"})  # fmt: skip
+        self.consumer = Consumer(
+            {
+                "bootstrap.servers": bootstrap,
+                "group.id": group,
+                **kafka.CONSUMER_DEFAULTS,
+                "fetch.wait.max.ms": wait_ms,
+            }
+        )
         self.consumer.subscribe(names)
 
     def run(self) -> None:
@@ -97,7 +102,7 @@ def load(
         if reader:
             reader.start()
             time.sleep(6)
-        producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 1, "enable.idempotence": True})
+        producer = Producer({"bootstrap.servers": bootstrap, **kafka.PRODUCER_DEFAULTS})
         sent, started, windows = 0, time.monotonic(), []
         mark, before = started, proc.cpu_times()
         while (now := time.monotonic()) - started < seconds:
