@@ -13,6 +13,7 @@ import psutil
 from bench.load import Periodic
 
 SAMPLE_EVERY_S = 1.0
+SETTLE_S = 10.0  # a process's imports, Django set-up and first connections: start-up, not growth
 
 
 class ProcessSampler(Periodic):
@@ -23,6 +24,8 @@ class ProcessSampler(Periodic):
         self.pids = pids
         self.started = time.time()
         self.series: dict[str, list[tuple[float, float, float]]] = {}
+        self.births: dict[str, list[float]] = {}  # when each process of a name was first sampled
+        self._pids: dict[str, int] = {}
 
     def sample(self) -> None:
         at = round(time.time() - self.started, 2)
@@ -32,6 +35,9 @@ class ProcessSampler(Periodic):
                 rss, cpu = proc.memory_info().rss, _tree_cpu(proc)
             except psutil.Error:  # stopped between listing and reading: no sample
                 continue
+            if self._pids.get(name) != pid:  # a new process under this name (a load step's feed)
+                self._pids[name] = pid
+                self.births.setdefault(name, []).append(at)
             self.series.setdefault(name, []).append((at, round(rss / 2**20, 1), round(cpu, 2)))
 
     def cores(self, start_ns: int, end_ns: int) -> dict[str, float]:
@@ -46,12 +52,16 @@ class ProcessSampler(Periodic):
         return used
 
     def growth(self, start_ns: int, end_ns: int) -> dict[str, float]:
-        """RSS MB each process gained between the first and last samples in the window (a soak's):
-        growth since a process started would count its imports and warm-up, not a leak."""
+        """RSS MB each process gained between the first and last samples in the window (a soak's).
+
+        Growth since a process started would count its imports and warm-up, not a leak: a process
+        born in the window (the soak's own feed) is measured from `SETTLE_S` after its birth."""
         start, end = start_ns / 1e9 - self.started, end_ns / 1e9 - self.started
         grown = {}
         for name, points in self.series.items():
-            inside = [mb for t, mb, _ in points if start <= t <= end]
+            born = [b for b in self.births.get(name, ()) if b <= end]
+            since = max(start, born[-1] + SETTLE_S) if born else start
+            inside = [mb for t, mb, _ in points if since <= t <= end]
             if len(inside) > 1:
                 grown[name] = round(inside[-1] - inside[0], 1)
         return grown
