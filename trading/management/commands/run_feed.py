@@ -52,7 +52,7 @@ class Command(BaseCommand):
         stop = lifecycle.stop_on_signals()
         metrics.serve(settings.CONFIG.metrics_port, settings.CONFIG.metrics_addr, "feed")
         published = metrics.messages_out(metrics.SHARED, "feed", topics.MARKET_TICKS)
-        producer = kafka.new_producer()
+        producer = kafka.ready_producer()
         if source == "sim":
             ticks = self._sim(opts)
         elif source == "kite":

@@ -34,7 +34,7 @@ class Command(BaseCommand):
         except StrategyConfigError as exc:
             raise CommandError(str(exc)) from exc
         consumer = kafka.consumer(group)
-        producer = kafka.new_producer()
+        producer = kafka.ready_producer()
         consumer.subscribe([topics.MARKET_TICKS])
         metrics.serve(settings.CONFIG.metrics_port, settings.CONFIG.metrics_addr, STAGE)
         ticks_in = metrics.messages_in(metrics.SHARED, STAGE, topics.MARKET_TICKS)
