@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import redis
@@ -50,9 +50,7 @@ def run_batch(
     *,
     broker: str,
     topic: str,
-    partition: int,
-    batch_id: str,
-    records: list[list],
+    parts: list[list],
     stage: str,
     handle: Handler | None = None,
     handle_all: BatchHandler | None = None,
@@ -60,6 +58,8 @@ def run_batch(
     """Run `handle` on each message (bad input dead-lettered one by one: a per-message check, or the
     whole work), then `handle_all` on the valid ones (bulk work, one transaction for the batch).
 
+    `parts` are the bridge's batches of one topic, [partition, batch id, [[offset, key, value]...]],
+    each in its partition's order; partitions hold different keys, so per-key order is kept.
     Each message is handled with its correlation and event ids bound to the log context, so any line
     logged meanwhile (a dead letter, a warning) names the chain it belongs to."""
     topic_broker = topics.broker_of(topic)
@@ -67,16 +67,18 @@ def run_batch(
         raise ValueError(f"batch of {topic} routed to broker {broker}: refusing to cross brokers")
     started = time.perf_counter()
     stats = metrics.stage(broker, stage)
-    metrics.messages_in(broker, stage, topic).inc(len(records))
-    stats.batch_size.observe(len(records))
+    size = sum(len(records) for _, _, records in parts)
+    metrics.messages_in(broker, stage, topic).inc(size)
+    stats.batch_size.observe(size)
     debug = log.isEnabledFor(logging.DEBUG)
     producer = kafka.producer()
-    bridge.report_start(redis_conn.client(), broker, batch_id)
+    batch_ids = [batch_id for _, batch_id, _ in parts]
+    bridge.report_start(redis_conn.client(), broker, batch_ids)
     outputs: list[Outgoing] = []
     valid: list[envelope.Message] = []
     structlog.contextvars.bind_contextvars(broker=broker, stage=stage)
     try:
-        for offset, key, value in records:
+        for partition, offset, key, value in _records(parts):
             raw = value.encode("utf-8")
             env = None
             try:
@@ -111,16 +113,23 @@ def run_batch(
             per_topic[out.topic] = per_topic.get(out.topic, 0) + 1
         kafka.flush(producer)
         metrics.count_outputs(broker, stage, per_topic)
-        bridge.report_done(redis_conn.client(), broker, batch_id)
+        bridge.report_done(redis_conn.client(), broker, batch_ids)
         if debug:
             log.debug(
-                "%s batch of %d from %s[%d]: %d valid, out %s",
-                stage, len(records), topic, partition, len(valid), per_topic,
+                "%s batch of %d from %s%s: %d valid, out %s",
+                stage, size, topic, [p for p, _, _ in parts], len(valid), per_topic,
             )  # fmt: skip
     finally:
         structlog.contextvars.clear_contextvars()
     stats.batch_duration.observe(time.perf_counter() - started)
     return len(valid)
+
+
+def _records(parts: list[list]) -> Iterator[tuple[int, int, str | None, str]]:
+    """(partition, offset, key, value) of every record, part after part, each part in offset order."""
+    for partition, _, records in parts:
+        for offset, key, value in records:
+            yield partition, offset, key, value
 
 
 def batch_task(
@@ -136,14 +145,12 @@ def batch_task(
     """
 
     @shared_task(name=name, bind=True, max_retries=8)
-    def task(self, *, broker: str, topic: str, partition: int, batch_id: str, records: list, **kwargs) -> int:
+    def task(self, *, broker: str, topic: str, parts: list, **kwargs) -> int:
         try:
             return run_batch(
                 broker=broker,
                 topic=topic,
-                partition=partition,
-                batch_id=batch_id,
-                records=records,
+                parts=parts,
                 stage=stage,
                 handle=(lambda m: handle(broker, m)) if handle else None,
                 handle_all=(lambda ms: handle_all(broker, ms)) if handle_all else None,
@@ -152,7 +159,7 @@ def batch_task(
             db.close_old_connections()  # a connection the server dropped is replaced on the next use
             delay = min(5.0, 0.25 * 2**self.request.retries)
             metrics.stage(broker, stage).batch_retries.inc()
-            log.warning("%s batch %s: %s; trying again in %.2fs", stage, batch_id, exc, delay)
+            log.warning("%s batch %s: %s; trying again in %.2fs", stage, [b for _, b, _ in parts], exc, delay)
             raise self.retry(exc=exc, countdown=delay) from exc
 
     return task

@@ -1,8 +1,10 @@
 """The Kafka -> Celery bridge: each topic's messages to its task, on the queue named after the broker.
 
-One batch in flight per partition, sent as one task; the partition's offset is committed only after
-every task of the batch reported completion on the broker's Redis stream (commit after completion).
-A batch that does not complete within the timeout is sent again; the tasks are idempotent.
+One batch in flight per partition; the batches of a topic's partitions that are ready together go as
+one task per broker, so a worker pays a task's fixed cost (its reports, context reads and flush)
+once per topic rather than once per partition. A partition's offset is committed only after its
+batch was reported complete on the broker's Redis stream (commit after completion). A batch that
+does not complete within the timeout is sent again; the tasks are idempotent.
 Malformed messages are dead-lettered here and never reach a worker.
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import redis
@@ -41,14 +44,21 @@ def done_stream(broker: str) -> str:
     return f"{broker}:bridge:done"
 
 
-def report_done(client: redis.Redis, broker: str, batch_id: str) -> None:
-    """Called by a task when its whole batch is durable; the bridge then commits the offsets."""
-    client.xadd(done_stream(broker), {"batch": batch_id, "event": "done"}, maxlen=10_000, approximate=True)
+def report_done(client: redis.Redis, broker: str, batch_ids: Iterable[str]) -> None:
+    """Called by a task when its batches are durable; the bridge then commits their offsets."""
+    _report(client, broker, batch_ids, "done")
 
 
-def report_start(client: redis.Redis, broker: str, batch_id: str) -> None:
+def report_start(client: redis.Redis, broker: str, batch_ids: Iterable[str]) -> None:
     """Called by a task as it begins, so queueing time never counts towards a resend."""
-    client.xadd(done_stream(broker), {"batch": batch_id, "event": "start"}, maxlen=10_000, approximate=True)
+    _report(client, broker, batch_ids, "start")
+
+
+def _report(client: redis.Redis, broker: str, batch_ids: Iterable[str], event: str) -> None:
+    pipe = client.pipeline(transaction=False)  # one round trip for all of a task's batches
+    for batch_id in batch_ids:
+        pipe.xadd(done_stream(broker), {"batch": batch_id, "event": event}, maxlen=10_000, approximate=True)
+    pipe.execute()
 
 
 @dataclass
@@ -234,35 +244,33 @@ class Bridge:
 
     def _dispatch(self) -> None:
         now = time.monotonic()
+        by_topic: dict[str, list[Batch]] = {}
         for topic, partition, records in self.inflight.ready(self.max_batch):
-            brokers = self._brokers_for(topic)
-            batch = self.inflight.start(topic, partition, records, set(brokers), now)
-            if not batch.live:
+            batch = self.inflight.start(topic, partition, records, set(self._brokers_for(topic)), now)
+            if batch.live:
+                by_topic.setdefault(topic, []).append(batch)
+            else:
                 self._finish(self.inflight.complete_all(batch.batch_id))
-                continue
-            self._send(batch, brokers)
             if (topic, partition) in self._paused and self.inflight.buffered(topic, partition) < PAUSE_ABOVE:
                 self.consumer.resume([TopicPartition(topic, partition)])
                 self._paused.discard((topic, partition))
+        for topic, batches in by_topic.items():
+            self._send(batches, self._brokers_for(topic))
 
-    def _send(self, batch: Batch, brokers: list[str]) -> None:
-        stream = topics.stream_of(batch.topic)
-        records = [[r.offset, r.key, r.value] for r in batch.live]
+    def _send(self, batches: list[Batch], brokers: list[str]) -> None:
+        """One task per broker for `batches`, all of one topic: `parts` is [partition, batch id, records]."""
+        topic = batches[0].topic
+        parts = [[b.partition, b.batch_id, [[r.offset, r.key, r.value] for r in b.live]] for b in batches]
+        sent = sum(len(records) for _, _, records in parts)
         for broker in brokers:
             self.celery.send_task(
-                TASKS[stream],
-                kwargs={
-                    "broker": broker,
-                    "topic": batch.topic,
-                    "partition": batch.partition,
-                    "batch_id": batch.batch_id,
-                    "records": records,
-                },
+                TASKS[topics.stream_of(topic)],
+                kwargs={"broker": broker, "topic": topic, "parts": parts},
                 queue=broker,
             )
-            metrics.messages_out(broker, "bridge", batch.topic).inc(len(records))
-        self.stats.dispatched += len(records)
-        self.stats.by_topic[batch.topic] = self.stats.by_topic.get(batch.topic, 0) + len(records)
+            metrics.messages_out(broker, "bridge", topic).inc(sent)
+        self.stats.dispatched += sent
+        self.stats.by_topic[topic] = self.stats.by_topic.get(topic, 0) + sent
 
     def _collect_completions(self, block_ms: int | None = None) -> None:
         replies = self.redis.xread(self._stream_ids, count=1000, block=block_ms)
@@ -309,7 +317,7 @@ class Bridge:
             len(again),
         )
         for batch, brokers in again:
-            self._send(batch, sorted(brokers))
+            self._send([batch], sorted(brokers))
             self.stats.resent += 1
             metrics.BRIDGE_RESENT.inc()
 
@@ -335,7 +343,7 @@ class Bridge:
                 batch.attempts,
                 ",".join(sorted(overdue)),
             )
-            self._send(batch, sorted(overdue))
+            self._send([batch], sorted(overdue))
             self.stats.resent += 1
             metrics.BRIDGE_RESENT.inc()
 

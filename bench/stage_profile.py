@@ -86,7 +86,7 @@ def _stage(name: str, task: Callable, topic: str, records: list, batch: int, pro
         chunk = [list(r) for r in records[start : start + batch]]
         if profiler:
             profiler.enable()
-        task(broker="paper", topic=topic, partition=0, batch_id=f"{name}-{start}", records=chunk)
+        task(broker="paper", topic=topic, parts=[[0, f"{name}-{start}", chunk]])
         if profiler:
             profiler.disable()
     per = (time.perf_counter() - started) / len(records) * 1e6

@@ -134,9 +134,7 @@ def run_fuzzed(
     valid = task.run(
         broker=topics.broker_of(topic) or "paper",
         topic=topic,
-        partition=0,
-        batch_id=uuid.uuid4().hex,
-        records=[[r.offset, "k", r.value] for r in records],
+        parts=[[0, uuid.uuid4().hex, [[r.offset, "k", r.value] for r in records]]],
     )
     assert valid == sum(r.refusal is None for r in records)
     ours = {r.offset for r in records}
@@ -218,7 +216,7 @@ def test_risk_check_when_paper_events_on_zerodha_topic_then_wrong_broker_and_zer
     good = hostile.valid(topic)
     records = [[n, "k", v.decode()] for n, v in enumerate([*paper, good])]
     valid = validate_signals_task.run(
-        broker="zerodha", topic=topic, partition=1, batch_id=uuid.uuid4().hex, records=records
+        broker="zerodha", topic=topic, parts=[[1, uuid.uuid4().hex, records]]
     )
     assert valid == 1
     letters = [dlq.decode_dead_letter(v) for v in read_values(topics.dlq_topic(topic))]
