@@ -22,7 +22,7 @@ from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from kombu.exceptions import OperationalError as QueueUnavailable
 
 from alphapanda import dlq, envelope, kafka, metrics, topics
-from alphapanda.inflight import Batch, InFlight, Record
+from alphapanda.inflight import Batch, InFlight, Record, spread
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +82,7 @@ class Bridge:
         celery_app: Celery,
         batch_timeout_s: float,
         max_batch: int,
+        tasks_per_topic: int = 1,
         queue_timeout_s: float = 300.0,
         report_every_s: float = 10.0,
     ) -> None:
@@ -93,6 +94,7 @@ class Bridge:
         self.batch_timeout_s = batch_timeout_s
         self.queue_timeout_s = queue_timeout_s
         self.max_batch = max_batch
+        self.tasks_per_topic = tasks_per_topic
         self.inflight = InFlight()
         self.stats = BridgeStats()
         self.stop_event = threading.Event()
@@ -255,7 +257,8 @@ class Bridge:
                 self.consumer.resume([TopicPartition(topic, partition)])
                 self._paused.discard((topic, partition))
         for topic, batches in by_topic.items():
-            self._send(batches, self._brokers_for(topic))
+            for group in spread(batches, self.tasks_per_topic):
+                self._send(group, self._brokers_for(topic))
 
     def _send(self, batches: list[Batch], brokers: list[str]) -> None:
         """One task per broker for `batches`, all of one topic: `parts` is [partition, batch id, records]."""

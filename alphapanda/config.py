@@ -51,6 +51,7 @@ class Config:
     bridge_batch_timeout_s: float
     bridge_queue_timeout_s: float
     bridge_max_batch: int
+    bridge_tasks_per_topic: int
     static_root: str
     paper_mis_square_off: time | None  # None: off
     kite: KiteConfig
@@ -196,6 +197,7 @@ def load() -> Config:
         bridge_batch_timeout_s=float(_number("BRIDGE_BATCH_TIMEOUT_S", "30", float, minimum=1)),
         bridge_queue_timeout_s=float(_number("BRIDGE_QUEUE_TIMEOUT_S", "300", float, minimum=1)),
         bridge_max_batch=int(_number("BRIDGE_MAX_BATCH", "500", int, minimum=1)),
+        bridge_tasks_per_topic=int(_number("BRIDGE_TASKS_PER_TOPIC", "1", int, minimum=1)),
         static_root=_raw("STATIC_ROOT", "").strip(),
         paper_mis_square_off=_clock("PAPER_MIS_SQUARE_OFF", "15:20"),
         kite=_kite(brokers),

@@ -58,6 +58,13 @@ class Batch:
         return [r for r in self.records if r.live]
 
 
+def spread(batches: list[Batch], tasks: int) -> list[list[Batch]]:
+    """`batches` dealt round robin over at most `tasks` groups, one task each: as many as there are
+    workers to take them, so combining partitions never leaves a worker idle."""
+    groups = [batches[i::tasks] for i in range(tasks)]
+    return [g for g in groups if g]
+
+
 @dataclass
 class _Lane:
     buffered: deque[Record] = field(default_factory=deque)

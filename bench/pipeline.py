@@ -53,7 +53,8 @@ class Mode:
 
     def __init__(self, stack: Stack, brokers: tuple[str, ...], plan: Plan, say: Say) -> None:
         self.stack, self.brokers, self.plan, self.say = stack, brokers, plan, say
-        self.env = {"ACTIVE_BROKERS": ",".join(brokers)}
+        # A topic's ready partitions are spread over as many tasks as there are workers to take them.
+        self.env = {"ACTIVE_BROKERS": ",".join(brokers), "BRIDGE_TASKS_PER_TOPIC": str(plan.workers)}
         self.names: list[str] = []
         self.lag: LagSampler | None = None
         self.processes: ProcessSampler | None = None

@@ -215,9 +215,7 @@ def test_risk_check_when_paper_events_on_zerodha_topic_then_wrong_broker_and_zer
     paper = [hostile.valid("paper.signals.raw") for _ in range(3)]
     good = hostile.valid(topic)
     records = [[n, "k", v.decode()] for n, v in enumerate([*paper, good])]
-    valid = validate_signals_task.run(
-        broker="zerodha", topic=topic, parts=[[1, uuid.uuid4().hex, records]]
-    )
+    valid = validate_signals_task.run(broker="zerodha", topic=topic, parts=[[1, uuid.uuid4().hex, records]])
     assert valid == 1
     letters = [dlq.decode_dead_letter(v) for v in read_values(topics.dlq_topic(topic))]
     assert sorted(x.offset for x in letters) == [0, 1, 2]

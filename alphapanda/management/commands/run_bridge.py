@@ -11,7 +11,10 @@ log = logging.getLogger("alphapanda.bridge")
 
 
 class Command(BaseCommand):
-    help = "Hand the active brokers' topics to Celery, one batch per partition, committing after completion."
+    help = (
+        "Hand the active brokers' topics to Celery, one batch in flight per partition (a topic's ready "
+        "partitions as one task), committing after completion."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--group", default="alphapanda-bridge", help="Kafka consumer group")
@@ -28,6 +31,7 @@ class Command(BaseCommand):
             batch_timeout_s=settings.CONFIG.bridge_batch_timeout_s,
             queue_timeout_s=settings.CONFIG.bridge_queue_timeout_s,
             max_batch=settings.CONFIG.bridge_max_batch,
+            tasks_per_topic=settings.CONFIG.bridge_tasks_per_topic,
             report_every_s=report_every,
         )
         bridge.stop_event = lifecycle.stop_on_signals()

@@ -23,6 +23,7 @@ VARIABLES = (
     "PAPER_STARTING_CASH",
     "BRIDGE_BATCH_TIMEOUT_S",
     "BRIDGE_MAX_BATCH",
+    "BRIDGE_TASKS_PER_TOPIC",
     "KITE_API_KEY",
     "KITE_API_SECRET",
     "KITE_ROOT",
@@ -67,6 +68,7 @@ def test_load_when_nothing_set_then_defaults() -> None:
     assert cfg.paper_starting_cash == Decimal("1000000")
     assert cfg.bridge_batch_timeout_s == 30.0
     assert cfg.bridge_max_batch == 500
+    assert cfg.bridge_tasks_per_topic == 1
 
 
 def test_load_when_nothing_set_then_types_are_typed() -> None:
@@ -99,6 +101,7 @@ def test_load_when_all_values_set_then_parsed(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("PAPER_STARTING_CASH", "250000.50")
     monkeypatch.setenv("BRIDGE_BATCH_TIMEOUT_S", "2.5")
     monkeypatch.setenv("BRIDGE_MAX_BATCH", "1")
+    monkeypatch.setenv("BRIDGE_TASKS_PER_TOPIC", "4")
     monkeypatch.setenv("KITE_API_KEY", "key")
     monkeypatch.setenv("KITE_API_SECRET", "$ecret")
     monkeypatch.setenv("KITE_ROOT", "http://127.0.0.1:9000")
@@ -120,6 +123,7 @@ def test_load_when_all_values_set_then_parsed(monkeypatch: pytest.MonkeyPatch) -
     assert cfg.paper_starting_cash == Decimal("250000.50")
     assert cfg.bridge_batch_timeout_s == 2.5
     assert cfg.bridge_max_batch == 1
+    assert cfg.bridge_tasks_per_topic == 4
     assert (cfg.kite.api_key, cfg.kite.api_secret, cfg.kite.root) == (
         "key",
         "$ecret",
@@ -248,6 +252,8 @@ BAD_VALUES = [
     ("BRIDGE_MAX_BATCH", "0"),
     ("BRIDGE_MAX_BATCH", "1.5"),
     ("BRIDGE_MAX_BATCH", "many"),
+    ("BRIDGE_TASKS_PER_TOPIC", "0"),
+    ("BRIDGE_TASKS_PER_TOPIC", "two"),
     ("BRIDGE_BATCH_TIMEOUT_S", "0.5"),
     ("BRIDGE_BATCH_TIMEOUT_S", "soon"),
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from alphapanda.inflight import Batch, InFlight, Record
+from alphapanda.inflight import Batch, InFlight, Record, spread
 
 TICKS = "market.ticks"
 RAW = "paper.signals.raw"
@@ -371,3 +371,19 @@ def test_expired_when_never_started_and_its_queue_idle_then_after_the_run_timeou
     ]
     inflight.begin(batch.batch_id, "paper", 131.0)
     assert inflight.unstarted(200.0, older_than=30.0) == set()
+
+
+def test_spread_when_one_task_then_every_batch_in_it_in_order(inflight: InFlight) -> None:
+    for partition in range(4):
+        fill(inflight, RAW, partition, range(2))
+    batches = start_next(inflight, {"paper"})
+    assert len(batches) == 4
+    assert spread(batches, 1) == [batches]
+
+
+def test_spread_when_several_tasks_then_dealt_round_robin_none_empty(inflight: InFlight) -> None:
+    for partition in range(3):
+        fill(inflight, RAW, partition, range(2))
+    batches = start_next(inflight, {"paper"})
+    assert spread(batches, 2) == [[batches[0], batches[2]], [batches[1]]]
+    assert spread(batches, 5) == [[b] for b in batches]
