@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from decimal import Decimal
 
 from alphapanda import redis_conn
@@ -23,6 +23,36 @@ if current and cjson.decode(current)['version'] >= tonumber(ARGV[3]) then return
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return 1
 """
+
+# Set each instrument's totals (ARGV[2k], ARGV[2k+1] = token, "quantity,cost,version") in hash KEYS[1]
+# unless the stored version is already >= ARGV[1]: two workers' mirrors may land out of order. A value
+# without a version (written before totals had one) is replaced.
+_TOTALS_IF_NEWER = """
+local version = tonumber(ARGV[1])
+for i = 2, #ARGV, 2 do
+  local current = redis.call('HGET', KEYS[1], ARGV[i])
+  local stored = current and tonumber(string.match(current, '^[^,]*,[^,]*,(%d+)$'))
+  if not stored or stored < version then
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+  end
+end
+return 1
+"""
+
+
+@dataclass(frozen=True)
+class Book:
+    """What a batch needs of the account, read in one round trip: equity, marks and each
+    instrument's net quantity over all strategies (a few hundred fields, not every position)."""
+
+    equity: int  # paise
+    marks: dict[int, int]  # token -> last price, paise
+    net: dict[int, int]  # token -> net quantity
+
+    @property
+    def open_positions(self) -> int:
+        """Instruments with a non-zero net quantity, as the portfolio's summary counts them."""
+        return sum(1 for quantity in self.net.values() if quantity)
 
 
 def key(broker: str, name: str) -> str:
@@ -55,6 +85,7 @@ def all_keys(broker: str) -> list[str]:
 
 
 _set_if_newer_script = None
+_totals_if_newer_script = None
 
 
 def _set_if_newer(target, hash_key: str, field: str, value: dict, version: int) -> None:
@@ -65,6 +96,16 @@ def _set_if_newer(target, hash_key: str, field: str, value: dict, version: int) 
     _set_if_newer_script(
         keys=[hash_key], args=[field, json.dumps(value | {"version": version}), version], client=target
     )
+
+
+def _totals_set(target, broker: str, totals: Mapping[int, tuple[int, int]], version: int) -> None:
+    global _totals_if_newer_script
+    if _totals_if_newer_script is None:
+        _totals_if_newer_script = redis_conn.client().register_script(_TOTALS_IF_NEWER)
+    args: list = [version]
+    for token, (quantity, cost) in totals.items():
+        args += [token, f"{quantity},{cost},{version}"]
+    _totals_if_newer_script(keys=[net_key(broker)], args=args, client=target)
 
 
 def _position_set(target, broker: str, strategy: str, token: int, symbol: str, position: Position) -> None:
@@ -91,15 +132,16 @@ def ledger_mirror(
     counts: Mapping[str, int] | None = None,
 ) -> None:
     """Positions `(strategy, token, symbol, position)`, the account `(starting_cash, cash, version)`,
-    instrument totals `token -> (net quantity, net cost)` and activity counts to add, in one atomic
+    instrument totals `token -> (net quantity, net cost)` (versioned by the account, so given with it)
+    and activity counts to add, in one atomic
     round trip (MULTI/EXEC: a Redis dying midway leaves none of it, which the next task heals)."""
     pipe = redis_conn.client().pipeline(transaction=True)
     for strategy, token, symbol, position in positions:
         _position_set(pipe, broker, strategy, token, symbol, position)
     if account is not None:
         _account_set(pipe, broker, *account)
-    if totals:
-        pipe.hset(net_key(broker), mapping={t: f"{q},{c}" for t, (q, c) in totals.items()})
+        if totals:
+            _totals_set(pipe, broker, totals, version=account[2])
     for name, n in (counts or {}).items():
         if n:
             pipe.hincrby(activity_key(broker), name, n)
@@ -134,18 +176,25 @@ def clear_ledger_mirror(broker: str) -> None:
     redis_conn.client().delete(positions_key(broker), account_key(broker), net_key(broker))
 
 
-def equity(broker: str) -> tuple[int, dict[int, int]]:
-    """The account's equity in paise and the marks, from the account, totals and marks only: a few
-    hundred fields however many strategies hold positions (the risk step and breakers run it per batch)."""
+def book(broker: str) -> Book:
+    """The account's equity, marks and net quantities from the account, totals and marks only: the
+    risk step, breakers and square-off read it once per batch however many strategies hold positions."""
     pipe = redis_conn.client().pipeline(transaction=True)
     pipe.hget(account_key(broker), "state")
     pipe.hgetall(net_key(broker))
     pipe.hgetall(marks_key(broker))
     raw_account, raw_net, raw_marks = pipe.execute()
     cash = json.loads(raw_account)["cash"] if raw_account else 0
-    totals = {int(t): tuple(map(int, v.split(","))) for t, v in raw_net.items()}
+    totals = {}
+    for token, value in raw_net.items():
+        quantity, cost = value.split(",")[:2]  # then the version, where written with one
+        totals[int(token)] = (int(quantity), int(cost))
     marks = {int(t): int(p) for t, p in raw_marks.items()}
-    return equity_of(cash=cash, totals=totals, last_prices=marks), marks
+    return Book(
+        equity=equity_of(cash=cash, totals=totals, last_prices=marks),
+        marks=marks,
+        net={token: quantity for token, (quantity, _) in totals.items()},
+    )
 
 
 # -- reads -----------------------------------------------------------------------------------------

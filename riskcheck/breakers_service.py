@@ -40,7 +40,7 @@ def breakers_check(*, broker: str, now: datetime, equity: int | None = None) -> 
     Cheap per batch: the read model's equity (pass one already read to share it), one TradingDay query
     (plus an update when the equity makes a new peak); the limits are cached.
     """
-    equity = read_model.equity(broker)[0] if equity is None else equity
+    equity = read_model.book(broker).equity if equity is None else equity
     day = trading_day_get(broker=broker, day=now.astimezone(IST).date(), equity=equity)
     base = breakers.baseline(
         start_equity=day.start_equity, peak_equity=day.peak_equity, released_equity=day.released_equity

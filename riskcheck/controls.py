@@ -22,7 +22,7 @@ IST = ZoneInfo("Asia/Kolkata")
 def _equity_now(broker: str) -> int:
     """The broker's equity as the breakers see it (paise), the read model healed first if Redis lost it."""
     read_model_ensure(broker=broker)
-    return read_model.equity(broker)[0]
+    return read_model.book(broker).equity
 
 
 def kill_switch_set(*, broker: str, engaged: bool, reason: str, user) -> KillSwitch:

@@ -50,7 +50,8 @@ def signals_validate(*, broker: str, messages: list[envelope.Message], now: date
     fresh = [m for m in unique if m.id not in decided]
     if fresh:
         limits = selectors.limits_get(broker=broker)
-        context = selectors.ExposureContext(broker=broker, now=now)
+        keys = {(m.payload.strategy, m.payload.instrument_token) for m in fresh}
+        context = selectors.ExposureContext(broker=broker, now=now, keys=keys)
         rows = []
         for message in fresh:
             signal: events.Signal = message.payload

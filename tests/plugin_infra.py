@@ -11,6 +11,8 @@ import atexit
 import os
 from pathlib import Path
 
+import pytest
+
 from alphapanda import infra
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,3 +44,15 @@ def _configure() -> None:
 
 
 _configure()
+
+
+@pytest.fixture
+def clean_redis():
+    """The tests' Redis database flushed before and after: no read model, counter or queue carried
+    over from another test or an earlier run on the same database."""
+    from alphapanda import redis_conn
+
+    client = redis_conn.client()
+    client.flushdb()
+    yield client
+    client.flushdb()

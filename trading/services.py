@@ -175,7 +175,7 @@ def ticks_process(*, broker: str, messages: list[envelope.Message], now: datetim
     ticks = [(m.id, m.payload) for m in messages]
     read_model_ensure(broker=broker)  # a Redis restarted empty is whole again within a tick batch
     read_model.marks_set(broker, {t.instrument_token: t.ltp for _, t in ticks})
-    equity, _ = read_model.equity(broker)  # one read, shared by the breakers and the square-off
+    equity = read_model.book(broker).equity  # one read, shared by the breakers and the square-off
     pnl_record(broker=broker, now=now)  # reads the whole snapshot, at most every PNL_EVERY_S
     breakers_check(broker=broker, now=now, equity=equity)
     if broker != "paper":

@@ -12,7 +12,6 @@ from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from alphapanda import redis_conn
 from alphapanda.models import BrokerGrant
 from portfolio import read_model
 from portfolio.models import Account, PnlPoint
@@ -48,12 +47,9 @@ ZERODHA_MARKERS = (
 
 
 @pytest.fixture(autouse=True)
-def redis_client():
+def redis_client(clean_redis):
     """A clean Redis database (read model, login throttle counters) for every test."""
-    client = redis_conn.client()
-    client.flushdb()
-    yield client
-    client.flushdb()
+    return clean_redis
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,7 @@ import os
 import pytest
 from django.core.management import call_command
 
-from alphapanda import infra, kafka, redis_conn
+from alphapanda import infra, kafka
 from riskcheck import selectors as risk_selectors
 from tests.support.kite import start_sandbox
 from tests.support.processes import ROOT, Processes, database_url
@@ -41,11 +41,8 @@ def kafka_bootstrap(kafka_service):
 
 
 @pytest.fixture
-def redis_client():
-    client = redis_conn.client()
-    client.flushdb()
-    yield client
-    client.flushdb()
+def redis_client(clean_redis):
+    return clean_redis
 
 
 @pytest.fixture

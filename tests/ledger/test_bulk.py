@@ -9,7 +9,7 @@ import pytest
 from alphapanda import bulk
 from portfolio.models import Position as PositionRow
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clean_redis")]
 T1 = datetime(2026, 1, 5, 4, 0, 7, 123456, tzinfo=UTC)
 
 

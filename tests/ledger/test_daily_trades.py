@@ -14,7 +14,7 @@ from tests.support.builders import envelope_for, signal
 from trading.instruments import load_csv
 from trading.setup import instruments_upsert
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clean_redis")]
 NOW = datetime(2026, 1, 5, 5, 0, tzinfo=UTC)  # 10:30 IST
 RELIANCE = next(i for i in load_csv() if i.symbol == "RELIANCE")
 
