@@ -14,9 +14,9 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from alphapanda import kafka, topics
+from alphapanda import infra, kafka, topics
 from alphapanda.children import manage, worker
-from bench import latency, stats, universe
+from bench import latency, stats, universe, worker_stats
 from bench.lag import LagSampler
 from bench.load import wait_for
 from bench.memory import ProcessSampler
@@ -46,6 +46,7 @@ class Window:
     start_ns: int
     end_ns: int
     drained: bool
+    tasks: dict  # broker -> stage -> tasks/s, records a task, ms a task (bench.worker_stats)
 
 
 class Mode:
@@ -56,20 +57,25 @@ class Mode:
         # A topic's ready partitions are spread over as many tasks as there are workers to take them.
         self.env = {"ACTIVE_BROKERS": ",".join(brokers), "BRIDGE_TASKS_PER_TOPIC": str(plan.workers)}
         self.names: list[str] = []
+        self.worker_ports: list[int] = []
         self.lag: LagSampler | None = None
         self.processes: ProcessSampler | None = None
         self._counts: dict[str, int] = {}  # messages per topic when the last feed started
         self._feeds = 0
 
-    def _start(self, name: str, argv: list[str]) -> None:
-        self.stack.start(name, argv, **self.env)
+    def _start(self, name: str, argv: list[str], **env: str) -> None:
+        self.stack.start(name, argv, **self.env, **env)
         self.names.append(name)
 
     def up(self) -> None:
         kafka.create_topics(topics.all_topics(self.brokers))
         for broker in self.brokers:
             for n in range(self.plan.workers):
-                self._start(f"worker-{broker}-{n}", worker(broker, f"bench-{broker}-{n}"))
+                port = infra.free_port()  # its task histograms, read per step
+                self.worker_ports.append(port)
+                self._start(
+                    f"worker-{broker}-{n}", worker(broker, f"bench-{broker}-{n}"), METRICS_PORT=str(port)
+                )
         self._start("bridge", manage("run_bridge"))
         if "zerodha" in self.brokers:
             self._start("kite-orders", manage("run_kite_orders", "--poll-every", "1"))
@@ -107,7 +113,7 @@ class Mode:
             tick_rate = stats.next_tick_rate(target, signals, ticks, universe.SIGNALS_PER_TICK)
         self._counts = now if target else {}
         self._feeds += 1
-        start = time.time_ns()
+        start, before = time.time_ns(), worker_stats.scrape(self.worker_ports)
         argv = manage("run_feed", "--source", "sim", "--rate", f"{tick_rate:g}", "--seed", str(self._feeds),
                       "--duration", f"{seconds:g}", *(("--symbols", ",".join(symbols)) if symbols else ()))  # fmt: skip
         proc = self.stack.start("feed", argv, **self.env)
@@ -123,7 +129,10 @@ class Mode:
         self.stack.stop("feed")
         end = time.time_ns()
         drained = self._drain(self.plan.drain_s if name != "warm-up" else START_TIMEOUT_S)
-        return Window(name, target, tick_rate, start, end, drained)
+        tasks = worker_stats.between(
+            before, worker_stats.scrape(self.worker_ports), (time.time_ns() - start) / 1e9
+        )
+        return Window(name, target, tick_rate, start, end, drained, tasks)
 
     def _drain(self, timeout: float) -> bool:
         """Wait until every group has caught up and the fills stopped coming; False on timeout."""
@@ -154,6 +163,7 @@ class Mode:
                 f["offered_per_s"], f["achieved_per_s"], p99, baselines[broker]
             )
             f["work_redone"] = dict(trace.repeated)
+            f["tasks"] = window.tasks.get(broker, {})
             figures[broker] = f
         return figures
 
@@ -263,3 +273,7 @@ def say_step(say: Say, broker: str, f: dict) -> None:
     say(f"    {broker:<8} {f['step']:>8}: {f['ticks_per_s']:>7,.0f} ticks/s  {f['offered_per_s']:>6,.0f} signals/s "
         f"offered  {f['achieved_per_s']:>6,.0f}/s applied  e2e ms {shown}"
         f"{'  SATURATED' if f['saturated'] else ''}")  # fmt: skip
+    if f.get("tasks"):
+        say("             tasks: " + "; ".join(
+            f"{stage} {t['tasks_per_s']:g}/s x {t['records_per_task']:g} records, {t['ms_per_task']:g} ms"
+            for stage, t in f["tasks"].items()))  # fmt: skip

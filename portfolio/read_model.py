@@ -176,15 +176,18 @@ def clear_ledger_mirror(broker: str) -> None:
     redis_conn.client().delete(positions_key(broker), account_key(broker), net_key(broker))
 
 
-def book(broker: str) -> Book:
+def book(broker: str) -> Book | None:
     """The account's equity, marks and net quantities from the account, totals and marks only: the
-    risk step, breakers and square-off read it once per batch however many strategies hold positions."""
+    risk step, breakers and square-off read it once per batch however many strategies hold positions.
+    None when the account is missing (a Redis that restarted empty): see `services.book_current`."""
     pipe = redis_conn.client().pipeline(transaction=True)
     pipe.hget(account_key(broker), "state")
     pipe.hgetall(net_key(broker))
     pipe.hgetall(marks_key(broker))
     raw_account, raw_net, raw_marks = pipe.execute()
-    cash = json.loads(raw_account)["cash"] if raw_account else 0
+    if raw_account is None:
+        return None
+    cash = json.loads(raw_account)["cash"]
     totals = {}
     for token, value in raw_net.items():
         quantity, cost = value.split(",")[:2]  # then the version, where written with one

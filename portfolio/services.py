@@ -83,6 +83,17 @@ def read_model_ensure(*, broker: str) -> bool:
     return True
 
 
+def book_current(*, broker: str) -> read_model.Book:
+    """The read model's book (equity, marks, net quantities) in one round trip, the ledger mirrored
+    into Redis first if it lost the account (a Redis restarted empty)."""
+    book = read_model.book(broker)
+    if book is None:
+        read_model_refresh(broker=broker)
+        book = read_model.book(broker)
+    assert book is not None, "the read model was refreshed"
+    return book
+
+
 def read_model_refresh(*, broker: str) -> None:
     """Mirror the whole ledger (positions, account, instrument totals, counts) into the read model."""
     _mirror(broker, PositionRow.objects.filter(broker=broker), account_ensure(broker=broker))
@@ -116,11 +127,10 @@ def fills_apply(*, broker: str, messages: list[envelope.Message]) -> list[Outgoi
     fills: list[events.Fill] = distinct_fills(m.payload for m in messages)
     if not fills:
         return []
-    account_ensure(broker=broker)
     read_model_ensure(broker=broker)
     keys = {(f.strategy, f.instrument_token) for f in fills}
     with transaction.atomic():
-        account = Account.objects.select_for_update().get(broker=broker)
+        account = _account_locked(broker)
         applied = set(
             AppliedFill.objects.filter(broker=broker, fill_id__in=[f.fill_id for f in fills]).values_list(
                 "fill_id", flat=True
@@ -160,6 +170,16 @@ def fills_apply(*, broker: str, messages: list[envelope.Message]) -> list[Outgoi
     # Durable first, read model second: a crash here is healed by the redelivery or a rebuild.
     _mirror(broker, mirrored.values(), account, totals)
     return []
+
+
+def _account_locked(broker: str) -> Account:
+    """The account row, locked: one query, as it exists after the broker's first use (the read model's
+    mirror opens it); opened here otherwise."""
+    account = Account.objects.select_for_update().filter(broker=broker).first()
+    if account is None:
+        account_ensure(broker=broker)
+        account = Account.objects.select_for_update().get(broker=broker)
+    return account
 
 
 def _positions_locked(

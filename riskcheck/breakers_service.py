@@ -12,7 +12,7 @@ from django.db.models import F, Value
 from django.db.models.functions import Coalesce, Greatest
 
 from alphapanda.audit import control_record
-from portfolio import read_model
+from portfolio.services import book_current
 from riskcheck import breakers
 from riskcheck.controls import kill_switch_set
 from riskcheck.models import BreakerTrip, KillSwitch, TradingDay
@@ -40,7 +40,7 @@ def breakers_check(*, broker: str, now: datetime, equity: int | None = None) -> 
     Cheap per batch: the read model's equity (pass one already read to share it), one TradingDay query
     (plus an update when the equity makes a new peak); the limits are cached.
     """
-    equity = read_model.book(broker).equity if equity is None else equity
+    equity = book_current(broker=broker).equity if equity is None else equity
     day = trading_day_get(broker=broker, day=now.astimezone(IST).date(), equity=equity)
     base = breakers.baseline(
         start_equity=day.start_equity, peak_equity=day.peak_equity, released_equity=day.released_equity

@@ -11,8 +11,7 @@ from django.utils import timezone
 
 from alphapanda.audit import control_record
 from alphapanda.money import from_paise
-from portfolio import read_model
-from portfolio.services import read_model_ensure
+from portfolio.services import book_current
 from riskcheck import breakers
 from riskcheck.models import BreakerTrip, GlobalKillSwitch, KillSwitch, TradingDay
 
@@ -21,8 +20,7 @@ IST = ZoneInfo("Asia/Kolkata")
 
 def _equity_now(broker: str) -> int:
     """The broker's equity as the breakers see it (paise), the read model healed first if Redis lost it."""
-    read_model_ensure(broker=broker)
-    return read_model.book(broker).equity
+    return book_current(broker=broker).equity
 
 
 def kill_switch_set(*, broker: str, engaged: bool, reason: str, user) -> KillSwitch:

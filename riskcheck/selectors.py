@@ -15,9 +15,8 @@ from django.db.models import QuerySet
 
 from alphapanda.models import BrokerGrant
 from alphapanda.money import from_paise
-from portfolio import read_model
 from portfolio.models import Position
-from portfolio.services import read_model_ensure
+from portfolio.services import book_current
 from riskcheck import breakers
 from riskcheck.controls import kill_switch_reason
 from riskcheck.models import KillSwitch, RiskLimits, SignalDecision, TradingDay
@@ -105,8 +104,7 @@ class ExposureContext:
 
     def __init__(self, *, broker: str, now: datetime, keys: Iterable[tuple[str, int]] = ()) -> None:
         self.broker = broker
-        read_model_ensure(broker=broker)
-        book = read_model.book(broker)
+        book = book_current(broker=broker)
         self.marks, self.net, self.open_positions = book.marks, book.net, book.open_positions
         self.by_key = _positions(broker, set(keys)) if _mis_cutoff_applies(broker) else {}
         day = trading_day_get(broker=broker, day=now.astimezone(IST).date(), equity=book.equity)

@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from alphapanda import envelope, events
 from alphapanda.batches import Outgoing
 from portfolio import read_model
-from portfolio.services import pnl_record, read_model_ensure
+from portfolio.services import book_current, pnl_record
 from riskcheck.breakers_service import breakers_check
 from trading import ledger, selectors
 from trading.checks import signal_check
@@ -173,9 +173,9 @@ def _resting(order: Order) -> RestingOrder:
 def ticks_process(*, broker: str, messages: list[envelope.Message], now: datetime) -> list[Outgoing]:
     """Mark the broker's portfolio to market and, on paper, let resting orders meet the ticks."""
     ticks = [(m.id, m.payload) for m in messages]
-    read_model_ensure(broker=broker)  # a Redis restarted empty is whole again within a tick batch
     read_model.marks_set(broker, {t.instrument_token: t.ltp for _, t in ticks})
-    equity = read_model.book(broker).equity  # one read, shared by the breakers and the square-off
+    # One read, shared by the breakers and the square-off; a Redis restarted empty is whole again here.
+    equity = book_current(broker=broker).equity
     pnl_record(broker=broker, now=now)  # reads the whole snapshot, at most every PNL_EVERY_S
     breakers_check(broker=broker, now=now, equity=equity)
     if broker != "paper":

@@ -8,7 +8,9 @@ from decimal import Decimal
 import pytest
 
 from portfolio import read_model
+from portfolio.models import Account
 from portfolio.positions import equity_of
+from portfolio.services import book_current
 
 pytestmark = pytest.mark.usefixtures("clean_redis")
 BROKER = "paper"
@@ -47,7 +49,18 @@ def test_totals_from_the_same_version_again_change_nothing_and_a_newer_one_repla
 
 
 def test_a_total_written_without_a_version_is_read_and_then_replaced(clean_redis) -> None:
+    _mirror(0, {})
     clean_redis.hset(read_model.net_key(BROKER), mapping={11: "7,700"})  # as written before versions
     assert read_model.book(BROKER).net == {11: 7}
     _mirror(1, {11: (8, 800)})
     assert read_model.book(BROKER).net == {11: 8}
+
+
+def test_book_is_none_without_the_account_and_book_current_mirrors_the_ledger_first(db) -> None:
+    assert read_model.book(BROKER) is None  # a Redis that restarted empty
+
+    book = book_current(broker=BROKER)
+
+    assert read_model.has_account(BROKER)
+    assert book == read_model.book(BROKER)
+    assert book.equity == Account.objects.get(broker=BROKER).cash  # nothing held: equity is the cash
