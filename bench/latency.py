@@ -126,5 +126,7 @@ def window(trace: Trace, start_ns: int, end_ns: int) -> dict:
         # first to last fill applied: the rate it kept up, or the rate it drained a backlog at
         "achieved_per_s": stats.per_second(len(times), min(times), max(times)) if len(times) > 1 else 0.0,
         "latency_ms": {stage: stats.latency_ms(samples[stage]) for stage in STAGES},
+        # end to end p50 of the step's first and last thirds (by tick time): did a backlog build?
+        "thirds_p50_ms": stats.thirds_p50_ms([(f.ts_event, at - f.ts_event) for f, at in applied]),
         "cdf": {stage: stats.cdf_points(samples[stage]) for stage in STAGES},
     }

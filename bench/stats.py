@@ -7,8 +7,8 @@ import math
 from collections.abc import Sequence
 
 SUSTAINED_FRACTION = 0.9  # achieved below this share of the offered load: saturated
-LATENCY_GROWTH_LIMIT = 10.0  # p99 this many times the lightest step's: latency has exploded
-LATENCY_FLOOR_MS = 250.0  # ...but a p99 under this is never called exploded (a 2 ms -> 25 ms p99 is fine)
+BACKLOG_GROWTH = 2.0  # the step's last third took this many times its first third's p50: a backlog
+LATENCY_FLOOR_MS = 250.0  # ...but a p50 under this is never called a backlog (10 -> 25 ms is noise)
 
 
 def percentile(ordered: Sequence[int], q: float) -> int:
@@ -53,15 +53,28 @@ def cdf_points(samples_ns: Sequence[int], points: int = 100) -> list[tuple[float
 
 
 def is_saturated(
-    offered_per_s: float, achieved_per_s: float, p99_ms: float | None, baseline_p99_ms: float | None
+    offered_per_s: float, achieved_per_s: float, early_p50_ms: float | None, late_p50_ms: float | None
 ) -> bool:
-    """Saturated: less than 90% of the offered load got through, or p99 exploded against the lightest
-    step (10x, and past 250 ms). No p99 at all (nothing got through) counts as saturated."""
+    """Saturated: less than 90% of the offered load got through, or a backlog built up during the step:
+    the chains of its last third took over twice as long as those of its first third (p50), and over
+    250 ms. A latency that is high but steady is a load kept up with, reported as it is; comparing it
+    with the lightest step's instead called a step saturated for being slower than a fast baseline.
+    Nothing got through at all counts as saturated."""
     if offered_per_s > 0 and achieved_per_s < SUSTAINED_FRACTION * offered_per_s:
         return True
-    if p99_ms is None:
+    if early_p50_ms is None or late_p50_ms is None:
         return offered_per_s > 0
-    return p99_ms > max(LATENCY_FLOOR_MS, LATENCY_GROWTH_LIMIT * (baseline_p99_ms or p99_ms))
+    return late_p50_ms > max(LATENCY_FLOOR_MS, BACKLOG_GROWTH * early_p50_ms)
+
+
+def thirds_p50_ms(samples: Sequence[tuple[int, int]]) -> tuple[float | None, float | None]:
+    """p50 (ms) of the first and of the last third of (event time, latency ns) samples, by event time:
+    whether the chains got slower as the step went on. None for a third with no samples."""
+    ordered = [latency for _, latency in sorted(samples)]
+    third = len(ordered) // 3
+    if not third:
+        return None, None
+    return tuple(round(percentile(sorted(part), 50) / 1e6, 2) for part in (ordered[:third], ordered[-third:]))  # type: ignore[return-value]
 
 
 def next_tick_rate(target_signals_per_s: float, signals: int, ticks: int, default_per_tick: float) -> float:

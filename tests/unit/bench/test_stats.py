@@ -46,21 +46,27 @@ def test_cdf_points_when_fewer_samples_than_points_then_one_point_each() -> None
 
 
 @pytest.mark.parametrize(
-    ("offered", "achieved", "p99", "baseline", "saturated"),
+    ("offered", "achieved", "early", "late", "saturated"),
     [
-        (100, 99, 40.0, 30.0, False),  # kept up, latency steady
-        (100, 89, 40.0, 30.0, True),  # under 90% got through
-        (100, 100, 400.0, 30.0, True),  # p99 over 10x the lightest step's and past 250 ms
-        (100, 100, 200.0, 5.0, False),  # 40x, but a 200 ms p99 is not an explosion
-        (100, 0, None, 30.0, True),  # nothing got through
+        (100, 99, 40.0, 45.0, False),  # kept up, latency steady
+        (100, 89, 40.0, 45.0, True),  # under 90% got through
+        (100, 100, 100.0, 600.0, True),  # a backlog built: six times slower by the end, past 250 ms
+        (100, 100, 20.0, 200.0, False),  # ten times, but a 200 ms p50 is not a backlog
+        (100, 100, 1_300.0, 1_400.0, False),  # slow but steady: kept up with
+        (100, 0, None, None, True),  # nothing got through
         (0, 0, None, None, False),  # nothing offered
-        (50, 50, 30.0, None, False),  # the lightest step is its own baseline
     ],
 )
 def test_is_saturated(
-    offered: float, achieved: float, p99: float | None, baseline: float | None, saturated: bool
+    offered: float, achieved: float, early: float | None, late: float | None, saturated: bool
 ) -> None:
-    assert stats.is_saturated(offered, achieved, p99, baseline) is saturated
+    assert stats.is_saturated(offered, achieved, early, late) is saturated
+
+
+def test_thirds_p50_orders_by_event_time_and_takes_each_end() -> None:
+    samples = [(t, (10 if t < 3 else 50 if t < 6 else 400) * MS) for t in (8, 0, 4, 2, 7, 1, 5, 3, 6)]
+    assert stats.thirds_p50_ms(samples) == (10.0, 400.0)
+    assert stats.thirds_p50_ms([(0, MS), (1, MS)]) == (None, None)  # too few for thirds
 
 
 def test_next_tick_rate_when_measured_then_measured_ratio_else_default() -> None:
