@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Value
 from django.utils import timezone
 
 from alphapanda.audit import control_record
@@ -83,8 +84,20 @@ def global_kill_switch_set(*, engaged: bool, reason: str, user) -> GlobalKillSwi
 
 def kill_switch_reason(*, broker: str) -> str | None:
     """Why entries are blocked on this broker by a kill switch (the global one first), if they are."""
-    glob = GlobalKillSwitch.objects.filter(pk=1, engaged=True).first()
-    if glob:
-        return f"global kill switch engaged: {glob.reason or 'no reason given'}"
-    switch = KillSwitch.objects.filter(broker=broker, engaged=True).first()
-    return f"kill switch engaged on {broker}: {switch.reason or 'no reason given'}" if switch else None
+    # One round trip for both (the risk step asks every batch): scope 0 is the global switch.
+    engaged = sorted(
+        GlobalKillSwitch.objects.filter(pk=1, engaged=True)
+        .annotate(scope=Value(0))
+        .values_list("scope", "reason")
+        .union(
+            KillSwitch.objects.filter(broker=broker, engaged=True)
+            .annotate(scope=Value(1))
+            .values_list("scope", "reason"),
+            all=True,
+        )
+    )
+    if not engaged:
+        return None
+    scope, reason = engaged[0]
+    where = "global kill switch engaged" if scope == 0 else f"kill switch engaged on {broker}"
+    return f"{where}: {reason or 'no reason given'}"

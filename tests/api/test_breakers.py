@@ -16,7 +16,7 @@ from alphapanda.models import ControlAction
 from portfolio import read_model
 from riskcheck import selectors as risk_selectors
 from riskcheck.breakers_service import breakers_check
-from riskcheck.controls import global_kill_switch_set
+from riskcheck.controls import global_kill_switch_set, kill_switch_reason
 from riskcheck.models import BreakerTrip, KillSwitch, RiskLimits, SignalDecision, TradingDay
 from riskcheck.services import signal_validate
 from tests.api.conftest import RELIANCE, ZED_TOKEN
@@ -292,3 +292,15 @@ def test_square_off_on_trip_publishes_closing_signals(ledger, tansu):
     ]
     assert signals[0].reason.startswith(f"circuit breaker: {trip.cause}")
     assert ControlAction.objects.get(action="flatten").detail.startswith("1 closing orders: circuit breaker")
+
+
+def test_kill_switch_reason_names_the_global_switch_first_then_the_brokers(users, ledger):
+    KillSwitch.objects.update_or_create(broker="paper", defaults={"engaged": True, "reason": "fat finger"})
+    global_kill_switch_set(engaged=True, reason="exchange outage", user=users["admin"])
+    assert kill_switch_reason(broker="paper") == "global kill switch engaged: exchange outage"
+
+    global_kill_switch_set(engaged=False, reason="over", user=users["admin"])
+    assert kill_switch_reason(broker="paper") == "kill switch engaged on paper: fat finger"
+
+    KillSwitch.objects.filter(broker="paper").update(engaged=False, reason="")
+    assert kill_switch_reason(broker="paper") is None
