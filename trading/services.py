@@ -12,7 +12,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from alphapanda import envelope, events
+from alphapanda import bulk, envelope, events
 from alphapanda.batches import Outgoing
 from portfolio import read_model
 from portfolio.services import book_current, pnl_record
@@ -98,8 +98,8 @@ def signals_execute(*, broker: str, messages: list[envelope.Message], now: datet
     if built:
         try:
             with transaction.atomic():
-                Order.objects.bulk_create([order for order, _ in built])
-                Fill.objects.bulk_create([f for _, order_fills in built for f in order_fills])
+                bulk.insert_rows([order for order, _ in built])
+                bulk.insert_rows([f for _, order_fills in built for f in order_fills])
         except IntegrityError:  # a redelivery executed some of them concurrently: one at a time then
             return [out for m in unique for out in signal_execute(broker=broker, message=m, now=now)]
         for order, order_fills in built:

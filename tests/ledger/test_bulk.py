@@ -1,13 +1,18 @@
-"""`bulk.update_rows` against PostgreSQL: the fields named change on exactly the rows given."""
+"""`bulk.update_rows` and `bulk.insert_rows` against PostgreSQL: the fields named change on exactly the
+rows given; inserted rows read back as `bulk_create` would have stored them."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
+from django.db import IntegrityError, transaction
+from django.forms.models import model_to_dict
 
 from alphapanda import bulk
 from portfolio.models import Position as PositionRow
+from trading.models import Fill, Order, Strategy
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clean_redis")]
 T1 = datetime(2026, 1, 5, 4, 0, 7, 123456, tzinfo=UTC)
@@ -38,3 +43,54 @@ def test_each_row_gets_its_own_values_and_nothing_else_changes() -> None:
 
 def test_no_rows_writes_nothing() -> None:
     assert bulk.update_rows([], ["quantity"]) == 0
+
+
+def _order(n: int) -> Order:
+    return Order(broker="paper", correlation_id=f"c{n}", strategy="mom", instrument_token=738561,
+                 symbol="RELIANCE", exchange="NSE", side="BUY", quantity=n + 1, product="MIS",
+                 ts_event=1_767_000_000_000_000_000 + n, order_id=f"o{n}", signal_id=f"s{n}",
+                 order_type="LIMIT", price=Decimal("1410.05"), status="COMPLETE", last_tick_ts=n,
+                 created_at=T1, updated_at=T1, triggered=bool(n % 2), reason="")  # fmt: skip
+
+
+def _fill(order: Order, n: int) -> Fill:
+    money = Decimal("0.01") * n
+    return Fill(broker="paper", correlation_id=order.correlation_id, strategy="mom", instrument_token=738561,
+                symbol="RELIANCE", exchange="NSE", side="BUY", quantity=order.quantity, product="MIS",
+                ts_event=order.ts_event, fill_id=f"f{n}", order=order, price=Decimal("1410.10"),
+                brokerage=money, stt=money, exchange_charges=money, sebi=money, stamp=money, gst=money,
+                charges=6 * money, source_event_id=order.signal_id, filled_at=T1)  # fmt: skip
+
+
+def test_insert_rows_stores_what_bulk_create_would_and_sets_keys_and_relations() -> None:
+    ours = [_order(n) for n in range(3)]
+    theirs = [_order(n) for n in range(3, 6)]
+    bulk.insert_rows(ours)
+    Order.objects.bulk_create(theirs)
+    bulk.insert_rows([_fill(o, n) for n, o in enumerate(ours)])
+
+    assert all(o.pk and not o._state.adding for o in ours)
+    stored = {o.order_id: model_to_dict(o, exclude=["id", "order_id", "signal_id", "correlation_id",
+                                                     "quantity", "ts_event", "last_tick_ts", "triggered"])
+              for o in Order.objects.all()}  # fmt: skip
+    assert len({str(v) for v in stored.values()}) == 1  # every other column alike, however written
+    assert list(Order.objects.filter(pk__in=[o.pk for o in ours]).order_by("pk").values_list("order_id", "quantity",
+                "triggered")) == [("o0", 1, False), ("o1", 2, True), ("o2", 3, False)]  # fmt: skip
+    fills = list(Fill.objects.select_related("order").order_by("fill_id"))
+    assert [(f.order.order_id, f.charges, f.gst) for f in fills] == [
+        ("o0", Decimal("0.00"), Decimal("0.00")),
+        ("o1", Decimal("0.06"), Decimal("0.01")),
+        ("o2", Decimal("0.12"), Decimal("0.02")),
+    ]
+
+
+def test_insert_rows_of_a_duplicate_key_raises_integrity_error_and_stores_nothing() -> None:
+    bulk.insert_rows([_order(1)])
+    with pytest.raises(IntegrityError), transaction.atomic():
+        bulk.insert_rows([_order(2), _order(1)])
+    assert list(Order.objects.values_list("order_id", flat=True)) == ["o1"]
+
+
+def test_insert_rows_refuses_a_model_with_columns_it_does_not_convert() -> None:
+    with pytest.raises(TypeError, match=r"trading\.Strategy has columns it does not convert: .*params"):
+        bulk.insert_rows([Strategy(name="x", kind="rsi", params={}, brokers=["paper"])])
