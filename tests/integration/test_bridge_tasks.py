@@ -1,4 +1,5 @@
-"""What the bridge puts on a broker's queue: a topic's ready partitions as one task, in order."""
+"""What the bridge puts on a broker's queue: the batches of a topic's partitions that are ready
+together travel as one task, each with its own batch id, in offset order."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 
 import pytest
 
+from alphapanda import bridge as bridge_module
 from alphapanda import envelope
 from alphapanda.celery import app as celery_app
 from tests.support import builders
@@ -14,6 +16,7 @@ from tests.support.market import publish_raw
 from tests.support.processes import wait_for
 
 pytestmark = pytest.mark.integration
+N = 40  # records a wave: keys enough to land on every partition
 
 
 def queued_tasks(redis_client, queue: str) -> list[tuple[str, dict]]:
@@ -26,39 +29,57 @@ def queued_tasks(redis_client, queue: str) -> list[tuple[str, dict]]:
     return tasks
 
 
-def test_bridge_sends_the_ready_partitions_of_a_topic_as_one_task_in_offset_order(
-    processes, redis_client
-) -> None:
-    n = 40  # keys enough to land on every partition
+def carried(tasks: list[tuple[str, dict]]) -> int:
+    return sum(len(records) for _, kwargs in tasks for *_, records in kwargs["parts"])
+
+
+def publish_wave(wave: int) -> None:
     publish_raw(
         [
             ("paper.signals.raw", f"key-{i}".encode(), builders.encoded(
-                envelope.SIGNAL, builders.signal(strategy=f"group-{i}"), broker="paper"
+                envelope.SIGNAL, builders.signal(strategy=f"wave{wave}-{i}"), broker="paper"
             ))
-            for i in range(n)
+            for i in range(N)
         ]
     )  # fmt: skip
+
+
+def test_partitions_ready_together_go_as_one_task_with_a_batch_id_each_in_offset_order(
+    processes, redis_client
+) -> None:
     with celery_app.connection_for_write() as connection:  # the binding a worker would declare
         celery_app.amqp.queues["paper"](connection.default_channel).declare()
-    bridge = processes.bridge()  # started after the publish: its first fetch finds every partition filled
+    bridge = processes.bridge()
+    publish_wave(1)
+    wait_for(
+        lambda: carried(queued_tasks(redis_client, "paper")) == N, timeout=60, what="the first wave queued"
+    )
+    first = queued_tasks(redis_client, "paper")  # one batch in flight per partition, however grouped
+    ends = {p: records[-1][0] for _, kwargs in first for p, _, records in kwargs["parts"]}
+    assert sorted(ends) == [0, 1, 2, 3]
 
-    def carried() -> int:
-        return sum(
-            len(records)
-            for _, kwargs in queued_tasks(redis_client, "paper")
-            for *_, records in kwargs["parts"]
-        )
+    # The second wave buffers behind the batches in flight; when all four finish at once, every
+    # partition is ready in the same step.
+    publish_wave(2)
+    wait_for(lambda: f"consumed={2 * N} " in bridge.output(), timeout=60, what="the second wave consumed")
+    redis_client.delete("paper")  # as a worker would have taken them
+    done = redis_client.pipeline(transaction=True)  # all four completions in one read
+    for _, kwargs in first:
+        for _, batch_id, _ in kwargs["parts"]:
+            done.xadd(bridge_module.done_stream("paper"), {"batch": batch_id, "event": "done"})
+    done.execute()
 
-    wait_for(lambda: carried() == n, timeout=60, what=f"{n} records on the paper queue")
+    wait_for(
+        lambda: carried(queued_tasks(redis_client, "paper")) == N, timeout=60, what="the second wave queued"
+    )
     bridge.popen.kill()  # no worker will finish the batches: its drain would wait them out on stop
     bridge.popen.wait()
     processes.procs.remove(bridge)
     [(name, kwargs)] = queued_tasks(redis_client, "paper")
     assert name == "riskcheck.tasks.validate_signals"
     assert (kwargs["broker"], kwargs["topic"]) == ("paper", "paper.signals.raw")
-    partitions = [partition for partition, _, _ in kwargs["parts"]]
-    assert sorted(partitions) == [0, 1, 2, 3]
+    assert sorted(p for p, _, _ in kwargs["parts"]) == [0, 1, 2, 3]
     assert len({batch_id for _, batch_id, _ in kwargs["parts"]}) == 4  # each partition commits on its own
-    for _, _, records in kwargs["parts"]:
+    for partition, _, records in kwargs["parts"]:
         offsets = [offset for offset, _, _ in records]
-        assert offsets == list(range(len(records)))
+        assert offsets == list(range(ends[partition] + 1, ends[partition] + 1 + len(offsets)))
