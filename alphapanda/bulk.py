@@ -15,6 +15,7 @@ models of plain columns (text, integers, decimals, booleans, aware datetimes, fo
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from django.db import connections, models
 
@@ -29,13 +30,34 @@ _PLAIN = (
 )
 
 
-def insert_rows(rows: Sequence[models.Model], *, using: str = "default") -> None:
-    """Insert new rows of one model in one statement and set their primary keys, as `bulk_create`
-    does; every column must be of a plain type (`_PLAIN`) the driver adapts itself."""
-    if not rows:
-        return
+@dataclass(frozen=True)
+class Parent:
+    """Parent rows inserted by the same statement, in the `WITH` query `name` that returned their `id`
+    and `match`: each child's foreign key `field` is the id of the parent whose `match` equals the
+    child's `by`. So a parent and its children are written in one statement, not a transaction of two."""
+
+    field: str
+    name: str
+    match: str
+    by: str
+
+
+def insert_statement(
+    rows: Sequence[models.Model],
+    *,
+    returning: Sequence[str],
+    skip_conflicts: bool = False,
+    parent: Parent | None = None,
+    using: str = "default",
+) -> tuple[str, list]:
+    """`INSERT` of new rows of one model in one statement, returning the `returning` columns: for
+    `insert_rows`, or to compose into a larger statement. Every column must be of a plain type
+    (`_PLAIN`) the driver adapts itself. With `skip_conflicts`, rows that break a unique constraint
+    are left out and return nothing; with `parent`, a foreign key comes from rows inserted alongside."""
     meta = type(rows[0])._meta
-    fields = [f for f in meta.concrete_fields if f is not meta.pk]
+    fields = [
+        f for f in meta.concrete_fields if f is not meta.pk and (parent is None or f.name != parent.field)
+    ]
     odd = [f.name for f in fields if not isinstance(f, _PLAIN)]
     if odd:
         raise TypeError(f"insert_rows: {meta.label} has columns it does not convert: {', '.join(odd)}")
@@ -52,12 +74,31 @@ def insert_rows(rows: Sequence[models.Model], *, using: str = "default") -> None
     # where a VALUES list of rows x columns placeholders was parsed anew each batch (psycopg's
     # `_split_query` took 40% of the trading step).
     arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in fields)
+    columns = ", ".join(quote(f.column) for f in fields)
+    source = f"SELECT * FROM unnest({arrays})"
+    if parent is not None:
+        key, by = meta.get_field(parent.field).column, meta.get_field(parent.by).column
+        columns += f", {quote(key)}"
+        source = (
+            f"SELECT u.*, p.id FROM unnest({arrays}) AS u ({', '.join(quote(f.column) for f in fields)}) "
+            f"JOIN {parent.name} AS p ON p.{quote(parent.match)} = u.{quote(by)}"
+        )
     sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
-        f"SELECT * FROM unnest({arrays}) RETURNING {quote(meta.pk.column)}"
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) {source}"
+        f"{' ON CONFLICT DO NOTHING' if skip_conflicts else ''} "
+        f"RETURNING {', '.join(quote(meta.get_field(name).column) for name in returning)}"
     )
-    params = [[getattr(row, field.attname) for row in rows] for field in fields]
-    with connection.cursor() as cursor:
+    return sql, [[getattr(row, field.attname) for row in rows] for field in fields]
+
+
+def insert_rows(rows: Sequence[models.Model], *, using: str = "default") -> None:
+    """Insert new rows of one model in one statement and set their primary keys, as `bulk_create`
+    does (see `insert_statement`)."""
+    if not rows:
+        return
+    meta = type(rows[0])._meta
+    sql, params = insert_statement(rows, returning=[meta.pk.name], using=using)
+    with connections[using].cursor() as cursor:
         cursor.execute(sql, params)
         keys = cursor.fetchall()
     for row, (key,) in zip(rows, keys, strict=True):

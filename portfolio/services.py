@@ -6,8 +6,7 @@ from collections.abc import Iterable
 from dataclasses import asdict
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Sum
+from django.db import connection, transaction
 from django.utils import timezone
 
 from alphapanda import bulk, envelope, events
@@ -62,16 +61,6 @@ def _mirror(
     )
 
 
-def _totals(broker: str, tokens: set[int]) -> dict[int, tuple[int, int]]:
-    """Net quantity and cost of these instruments over all the broker's strategies, from the ledger."""
-    rows = (
-        PositionRow.objects.filter(broker=broker, instrument_token__in=tokens)
-        .values("instrument_token")
-        .annotate(quantity=Sum("quantity"), cost=Sum("cost"))
-    )
-    return {r["instrument_token"]: (r["quantity"], r["cost"]) for r in rows}
-
-
 def read_model_ensure(*, broker: str) -> bool:
     """Re-mirror the ledger into Redis when the read model lost its state (a Redis restarted empty).
 
@@ -122,7 +111,8 @@ def fills_apply(*, broker: str, messages: list[envelope.Message]) -> list[Outgoi
     rows, positions and cash together; then the read model in one round trip.
 
     The account row's lock comes first and serialises a broker's portfolio writes, so the
-    applied-fill rows of one key are numbered in applied order and no two batches deadlock.
+    applied-fill rows of one key are numbered in applied order, no two batches deadlock, and the
+    positions read under it are the ledger's as they stand.
     """
     fills: list[events.Fill] = distinct_fills(m.payload for m in messages)
     if not fills:
@@ -131,17 +121,14 @@ def fills_apply(*, broker: str, messages: list[envelope.Message]) -> list[Outgoi
     keys = {(f.strategy, f.instrument_token) for f in fills}
     with transaction.atomic():
         account = _account_locked(broker)
-        applied = set(
-            AppliedFill.objects.filter(broker=broker, fill_id__in=[f.fill_id for f in fills]).values_list(
-                "fill_id", flat=True
-            )
-        )
-        fresh = [f for f in fills if f.fill_id not in applied]
+        now = timezone.now()
+        fresh = _applied_record(broker, fills, now=now)
         rows = _positions_locked(
-            broker, keys, symbols={(f.strategy, f.instrument_token): f.symbol for f in fresh}
+            broker,
+            {token for _, token in keys},
+            symbols={(f.strategy, f.instrument_token): f.symbol for f in fresh},
         )
         changed: dict[tuple[str, int], PositionRow] = {}
-        now = timezone.now()
         for fill in fresh:
             row = rows[(fill.strategy, fill.instrument_token)]
             price, charges = to_paise(fill.price), to_paise(fill.charges.total)
@@ -156,20 +143,30 @@ def fills_apply(*, broker: str, messages: list[envelope.Message]) -> list[Outgoi
                 side=fill.side, quantity=fill.quantity, price=price, charges=charges
             )
         if fresh:
-            AppliedFill.objects.bulk_create(
-                AppliedFill(
-                    broker=broker, fill_id=f.fill_id, strategy=f.strategy, instrument_token=f.instrument_token
-                )
-                for f in fresh
-            )
             bulk.update_rows(list(changed.values()), [*_FIELDS, "product", "updated_at"])
             account.version += 1
             account.save(update_fields=["cash", "version", "updated_at"])
-        mirrored = changed or rows
-        totals = _totals(broker, {token for _, token in mirrored})  # read under the account's lock
+    # Every strategy's position in the batch's instruments, as written: the instruments' totals.
+    totals = token_totals((token, _domain(row)) for (_, token), row in rows.items())
+    mirrored = changed or {key: rows[key] for key in keys if key in rows}
     # Durable first, read model second: a crash here is healed by the redelivery or a rebuild.
     _mirror(broker, mirrored.values(), account, totals)
     return []
+
+
+def _applied_record(broker: str, fills: list[events.Fill], *, now) -> list[events.Fill]:
+    """Record the fills as applied, in one statement; those not applied before (the rest are
+    redeliveries, already in the ledger), in the batch's order."""
+    rows = [
+        AppliedFill(broker=broker, fill_id=f.fill_id, strategy=f.strategy, instrument_token=f.instrument_token,
+                    applied_at=now)
+        for f in fills
+    ]  # fmt: skip
+    sql, params = bulk.insert_statement(rows, returning=["fill_id"], skip_conflicts=True)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        recorded = {fill_id for (fill_id,) in cursor.fetchall()}
+    return [f for f in fills if f.fill_id in recorded]
 
 
 def _account_locked(broker: str) -> Account:
@@ -183,21 +180,18 @@ def _account_locked(broker: str) -> Account:
 
 
 def _positions_locked(
-    broker: str, keys: set[tuple[str, int]], *, symbols: dict[tuple[str, int], str]
+    broker: str, tokens: set[int], *, symbols: dict[tuple[str, int], str]
 ) -> dict[tuple[str, int], PositionRow]:
-    """The positions of `keys`, locked, the missing ones created (under the account's lock)."""
-    strategies, tokens = {s for s, _ in keys}, {t for _, t in keys}
+    """Every strategy's position in `tokens`, locked, those of `symbols`' keys created where missing
+    (under the account's lock). All of an instrument's rows, not only the batch's: their sum is the
+    instrument's total for the read model, with no second query."""
 
     def locked() -> dict[tuple[str, int], PositionRow]:
-        found = PositionRow.objects.select_for_update().filter(
-            broker=broker, strategy__in=strategies, instrument_token__in=tokens
-        )
-        return {
-            (r.strategy, r.instrument_token): r for r in found if (r.strategy, r.instrument_token) in keys
-        }
+        found = PositionRow.objects.select_for_update().filter(broker=broker, instrument_token__in=tokens)
+        return {(r.strategy, r.instrument_token): r for r in found}
 
     rows = locked()
-    missing = [k for k in keys if k not in rows and k in symbols]
+    missing = [k for k in symbols if k not in rows]
     if missing:
         PositionRow.objects.bulk_create(
             PositionRow(broker=broker, strategy=s, instrument_token=t, symbol=symbols[(s, t)])

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Value
+from django.db.models import Subquery, Value
 from django.utils import timezone
 
 from alphapanda.audit import control_record
@@ -96,8 +96,24 @@ def kill_switch_reason(*, broker: str) -> str | None:
             all=True,
         )
     )
-    if not engaged:
-        return None
-    scope, reason = engaged[0]
-    where = "global kill switch engaged" if scope == 0 else f"kill switch engaged on {broker}"
-    return f"{where}: {reason or 'no reason given'}"
+    reasons = dict(engaged)
+    return switch_message(broker, global_reason=reasons.get(0), broker_reason=reasons.get(1))
+
+
+def switch_reasons(broker: str) -> dict[str, Subquery]:
+    """The global and the broker's kill switch reasons (NULL where off), to annotate another query
+    with: the risk step reads them with the day's row (`riskcheck.selectors.entry_state`)."""
+    return {
+        "global_switch": Subquery(GlobalKillSwitch.objects.filter(pk=1, engaged=True).values("reason")),
+        "broker_switch": Subquery(KillSwitch.objects.filter(broker=broker, engaged=True).values("reason")),
+    }
+
+
+def switch_message(broker: str, *, global_reason: str | None, broker_reason: str | None) -> str | None:
+    """Why a kill switch blocks entries (the global one named first), from the reasons of the engaged
+    ones (None: off)."""
+    if global_reason is not None:
+        return f"global kill switch engaged: {global_reason or 'no reason given'}"
+    if broker_reason is not None:
+        return f"kill switch engaged on {broker}: {broker_reason or 'no reason given'}"
+    return None

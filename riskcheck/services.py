@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 
-from alphapanda import envelope, events, topics
+from alphapanda import bulk, envelope, events, topics
 from alphapanda.audit import control_record
 from alphapanda.batches import Outgoing
 from portfolio import read_model
@@ -72,21 +71,35 @@ def signals_validate(*, broker: str, messages: list[envelope.Message], now: date
                 reason=rejection.reason if rejection else "",
                 decided_at=now,
             ))  # fmt: skip
-        with transaction.atomic():  # the decisions and the day's count of validated ones together
-            # A redelivery deciding concurrently may have won some: theirs stand, read back below.
-            SignalDecision.objects.bulk_create(rows, ignore_conflicts=True)
+        recorded = _decisions_record(rows, day_id=context.day_id)
+        made = [r for r in rows if r.signal_id in recorded]
+        decided |= {r.signal_id: r for r in made}
+        if len(made) < len(rows):  # a redelivery deciding concurrently won the others: theirs stand
+            won = [r.signal_id for r in rows if r.signal_id not in recorded]
             decided |= {
-                d.signal_id: d
-                for d in SignalDecision.objects.filter(broker=broker, signal_id__in=[m.id for m in fresh])
+                d.signal_id: d for d in SignalDecision.objects.filter(broker=broker, signal_id__in=won)
             }
-            # Ours are the rows stamped with this batch's `now` (a concurrent redelivery has its own).
-            made = [r for r in rows if decided[r.signal_id].decided_at == r.decided_at]
-            validated = sum(r.outcome == SignalDecision.VALIDATED for r in made)
-            if validated:
-                TradingDay.objects.filter(pk=context.day_id).update(validated=F("validated") + validated)
         read_model.activity_add(broker, signals=len(made),
                                 rejections=sum(r.outcome == SignalDecision.REJECTED for r in made))  # fmt: skip
     return [out for m in unique for out in _outputs(broker, m, decided[m.id])]
+
+
+def _decisions_record(rows: list[SignalDecision], *, day_id: int) -> set[str]:
+    """Record the decisions and add the validated ones to the day's count, in one statement (its own
+    transaction); the signal ids recorded now. A decision already recorded (a redelivery decided it
+    concurrently) is left as it is and not counted again."""
+    insert, params = bulk.insert_statement(rows, returning=["signal_id", "outcome"], skip_conflicts=True)
+    day = connection.ops.quote_name(TradingDay._meta.db_table)
+    sql = (
+        f"WITH made AS ({insert}), counted AS ("
+        f"UPDATE {day} AS d SET validated = d.validated + n.validated "
+        f"FROM (SELECT count(*) AS validated FROM made WHERE outcome = %s) AS n "
+        f"WHERE d.id = %s AND n.validated > 0) "
+        f"SELECT signal_id FROM made"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, SignalDecision.VALIDATED, day_id])
+        return {signal_id for (signal_id,) in cursor.fetchall()}
 
 
 def risk_limits_update(*, broker: str, user, changes: dict) -> RiskLimits:

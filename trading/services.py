@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from alphapanda import bulk, envelope, events
 from alphapanda.batches import Outgoing
@@ -97,9 +97,7 @@ def signals_execute(*, broker: str, messages: list[envelope.Message], now: datet
     built = [_paper_build(m, now) for m in unique if m.id not in orders]
     if built:
         try:
-            with transaction.atomic():
-                bulk.insert_rows([order for order, _ in built])
-                bulk.insert_rows([f for _, order_fills in built for f in order_fills])
+            _paper_record(built)
         except IntegrityError:  # a redelivery executed some of them concurrently: one at a time then
             return [out for m in unique for out in signal_execute(broker=broker, message=m, now=now)]
         for order, order_fills in built:
@@ -113,6 +111,31 @@ def signals_execute(*, broker: str, messages: list[envelope.Message], now: datet
         ):
             fills.setdefault(fill.source_event_id, []).append(fill)
     return [out for m in unique for out in ledger.order_outputs(broker, orders[m.id], fills.get(m.id, []))]
+
+
+def _paper_record(built: list[tuple[Order, list[Fill]]]) -> None:
+    """New paper orders and their fills in one statement (its own transaction, so all or none), the
+    orders' keys set; each fill finds its order by the signal that caused both. Two inserts in a
+    transaction were four round trips (BEGIN, COMMIT), most of a small batch's time in the database."""
+    orders = [order for order, _ in built]
+    fills = [fill for _, order_fills in built for fill in order_fills]
+    sql, params = bulk.insert_statement(orders, returning=["id", "signal_id"])
+    if fills:
+        parent = bulk.Parent(field="order", name="o", match="signal_id", by="source_event_id")
+        fill_sql, fill_params = bulk.insert_statement(fills, returning=["id"], parent=parent)
+        sql, params = (
+            f"WITH o AS ({sql}), f AS ({fill_sql}) SELECT id, signal_id FROM o",
+            [*params, *fill_params],
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        keys = {signal_id: pk for pk, signal_id in cursor.fetchall()}
+    for order in orders:
+        order.pk, order._state.adding, order._state.db = keys[order.signal_id], False, "default"
+    for fill in fills:  # the key its row was given, the order object kept
+        order = fill.order
+        fill.order_id = order.pk
+        Fill.order.field.set_cached_value(fill, order)
 
 
 def _paper_build(message: envelope.Message, now: datetime) -> tuple[Order, list[Fill]]:

@@ -1,5 +1,5 @@
 """`bulk.update_rows` and `bulk.insert_rows` against PostgreSQL: the fields named change on exactly the
-rows given; inserted rows read back as `bulk_create` would have stored them."""
+rows given; inserted rows read back as `bulk_create` would have stored them, orders with their fills too."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from django.forms.models import model_to_dict
 from alphapanda import bulk
 from portfolio.models import Position as PositionRow
 from trading.models import Fill, Order, Strategy
+from trading.services import _paper_record
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clean_redis")]
 T1 = datetime(2026, 1, 5, 4, 0, 7, 123456, tzinfo=UTC)
@@ -94,3 +95,32 @@ def test_insert_rows_of_a_duplicate_key_raises_integrity_error_and_stores_nothin
 def test_insert_rows_refuses_a_model_with_columns_it_does_not_convert() -> None:
     with pytest.raises(TypeError, match=r"trading\.Strategy has columns it does not convert: .*params"):
         bulk.insert_rows([Strategy(name="x", kind="rsi", params={}, brokers=["paper"])])
+
+
+def test_orders_and_their_fills_in_one_statement_each_fill_under_its_own_order() -> None:
+    orders = [_order(n) for n in range(3)]
+    fills = [_fill(orders[0], 0), _fill(orders[2], 1), _fill(orders[2], 2)]  # the second order: none
+
+    _paper_record([(orders[0], fills[:1]), (orders[1], []), (orders[2], fills[1:])])
+
+    assert [o.pk for o in orders] == list(Order.objects.order_by("order_id").values_list("pk", flat=True))
+    assert all(f.order is orders[0] or f.order is orders[2] for f in fills)  # the objects kept
+    assert [f.order_id for f in fills] == [orders[0].pk, orders[2].pk, orders[2].pk]
+    stored = Fill.objects.order_by("fill_id").values_list("fill_id", "order__order_id", "charges")
+    assert list(stored) == [
+        ("f0", "o0", Decimal("0.00")),
+        ("f1", "o2", Decimal("0.06")),
+        ("f2", "o2", Decimal("0.12")),
+    ]
+
+
+def test_orders_with_a_fill_already_in_the_ledger_store_nothing_at_all() -> None:
+    earlier = _order(9)
+    bulk.insert_rows([earlier])
+    bulk.insert_rows([_fill(earlier, 1)])
+    order = _order(1)
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        _paper_record([(order, [_fill(order, 1)])])  # fill id f1 again
+
+    assert list(Order.objects.values_list("order_id", flat=True)) == ["o9"]

@@ -9,7 +9,7 @@ import pytest
 
 from alphapanda import envelope, events
 from riskcheck.models import RiskLimits, SignalDecision, TradingDay
-from riskcheck.services import signals_validate
+from riskcheck.services import _decisions_record, signals_validate
 from tests.support.builders import envelope_for, signal
 from trading.instruments import load_csv
 from trading.setup import instruments_upsert
@@ -69,3 +69,34 @@ def test_a_new_day_starts_its_own_count() -> None:
         NOW.date(): 3,
         NOW.date() + timedelta(days=1): 1,
     }
+
+
+def test_a_decision_a_concurrent_redelivery_recorded_first_stands_and_is_not_counted_again() -> None:
+    raced, fresh = _batch(2, "a")
+    # The other delivery decided `raced` after this batch looked for earlier decisions.
+    signals_validate(broker="paper", messages=[raced], now=NOW)
+    rows = [_decision(raced, "rejected"), _decision(fresh, "validated")]
+    day = TradingDay.objects.get(broker="paper", day=NOW.date())
+
+    recorded = _decisions_record(rows, day_id=day.pk)
+
+    assert recorded == {fresh.id}
+    assert _outcomes([raced, fresh]) == ["validated", "validated"]  # the first decision stands
+    assert TradingDay.objects.get(pk=day.pk).validated == 2
+
+
+def test_a_batch_of_rejections_leaves_the_count_alone() -> None:
+    signals_validate(broker="paper", messages=_batch(1, "a"), now=NOW)
+    day = TradingDay.objects.get(broker="paper", day=NOW.date())
+
+    assert _decisions_record([_decision(m, "rejected") for m in _batch(2, "b")], day_id=day.pk) == {
+        m for m in SignalDecision.objects.filter(outcome="rejected").values_list("signal_id", flat=True)
+    }
+    assert TradingDay.objects.get(pk=day.pk).validated == 1
+
+
+def _decision(message: envelope.Message, outcome: str) -> SignalDecision:
+    s = message.payload
+    return SignalDecision(broker="paper", signal_id=message.id, correlation_id=message.id, strategy=s.strategy,
+                          instrument_token=s.instrument_token, side=s.side.value, quantity=s.quantity,
+                          outcome=outcome, rule="", reason="", decided_at=NOW)  # fmt: skip
