@@ -3,7 +3,7 @@ message, in-process (no Celery hop), on real Tansu, Redis and PostgreSQL.
 
 Runs N signals through the risk batch, its validated output through the trading batch, and the
 fills through the portfolio batch, B records a task, as the bridge would send them. Prints µs per
-message per stage and, with --profile, the top functions by cumulative time: the profile that
+message per stage, the median task's ms and, with --profile, the top functions by cumulative time: the profile that
 guides the pipeline's optimisation (docs/scaling.md).
 """
 
@@ -14,6 +14,7 @@ import cProfile
 import io
 import os
 import pstats
+import statistics
 import time
 from collections.abc import Callable
 
@@ -78,8 +79,11 @@ def _signals(n: int) -> list[tuple[int, str, str]]:
     return records
 
 
-def _stage(name: str, task: Callable, topic: str, records: list, batch: int, profile: bool) -> float:
-    """Run `records` through the task's function in batches; return µs per record.
+def _stage(
+    name: str, task: Callable, topic: str, records: list, batch: int, profile: bool
+) -> tuple[float, float, cProfile.Profile | None]:
+    """Run `records` through the task's function in batches; return µs per record, the median task's
+    ms (steadier than the mean: a task's Kafka flush now and then waits on the broker) and the profile.
 
     The first batch is not timed: it warms the process as a running worker is warm (the producer's
     idempotent session alone holds its first flush ~500 ms, topic metadata, the database connection).
@@ -88,7 +92,7 @@ def _stage(name: str, task: Callable, topic: str, records: list, batch: int, pro
     chunks = [[list(r) for r in records[start : start + batch]] for start in range(0, len(records), batch)]
     if len(chunks) < 2:
         raise SystemExit("--signals must be more than one --batch (the first batch only warms up)")
-    elapsed, timed = 0.0, 0
+    took: list[float] = []
     for n, chunk in enumerate(chunks):
         started = time.perf_counter()
         if profiler and n:
@@ -97,13 +101,15 @@ def _stage(name: str, task: Callable, topic: str, records: list, batch: int, pro
         if profiler and n:
             profiler.disable()
         if n:
-            elapsed, timed = elapsed + time.perf_counter() - started, timed + len(chunk)
-    per = elapsed / timed * 1e6
-    if profiler:
-        out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(25)
-        print(f"--- {name} profile ---\n{out.getvalue()}")
-    return per
+            took.append(time.perf_counter() - started)
+    per = sum(took) / sum(len(chunk) for chunk in chunks[1:]) * 1e6
+    return per, statistics.median(took) * 1e3, profiler
+
+
+def _profile_of(name: str, profiler: cProfile.Profile) -> None:
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(25)
+    print(f"--- {name} profile ---\n{out.getvalue()}")
 
 
 def _outputs_of(topic: str) -> list[tuple[int, str, str]]:
@@ -135,9 +141,12 @@ def main(argv: list[str] | None = None) -> int:
         total = 0.0
         for name, task, topic, records_of in stages:
             records = records_of()
-            per = _stage(name, task.run, topic, records, args.batch, args.profile)
+            per, median_ms, profiler = _stage(name, task.run, topic, records, args.batch, args.profile)
+            if profiler:
+                _profile_of(name, profiler)
             total += per
-            print(f"{name:<10} {len(records):>6} records  {per:8.0f} µs each  ({1e6 / per:,.0f}/s)")
+            print(f"{name:<10} {len(records):>6} records  {per:8.0f} µs each  ({1e6 / per:,.0f}/s)  "
+                  f"median task {median_ms:6.2f} ms")  # fmt: skip
         print(
             f"{'all three':<10} {'':>6}          {total:8.0f} µs per signal ({1e6 / total:,.0f}/s one worker)"
         )
