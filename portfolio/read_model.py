@@ -176,15 +176,18 @@ def clear_ledger_mirror(broker: str) -> None:
     redis_conn.client().delete(positions_key(broker), account_key(broker), net_key(broker))
 
 
-def book(broker: str) -> Book | None:
+def book(broker: str, *, marks: Mapping[int, Decimal] | None = None) -> Book | None:
     """The account's equity, marks and net quantities from the account, totals and marks only: the
     risk step, breakers and square-off read it once per batch however many strategies hold positions.
+    New `marks` (last prices) are recorded first, in the same round trip (the tick step).
     None when the account is missing (a Redis that restarted empty): see `services.book_current`."""
     pipe = redis_conn.client().pipeline(transaction=True)
+    if marks:
+        pipe.hset(marks_key(broker), mapping={t: to_paise(p) for t, p in marks.items()})
     pipe.hget(account_key(broker), "state")
     pipe.hgetall(net_key(broker))
     pipe.hgetall(marks_key(broker))
-    raw_account, raw_net, raw_marks = pipe.execute()
+    raw_account, raw_net, raw_marks = pipe.execute()[-3:]
     if raw_account is None:
         return None
     cash = json.loads(raw_account)["cash"]

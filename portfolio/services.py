@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -72,10 +73,10 @@ def read_model_ensure(*, broker: str) -> bool:
     return True
 
 
-def book_current(*, broker: str) -> read_model.Book:
-    """The read model's book (equity, marks, net quantities) in one round trip, the ledger mirrored
-    into Redis first if it lost the account (a Redis restarted empty)."""
-    book = read_model.book(broker)
+def book_current(*, broker: str, marks: Mapping[int, Decimal] | None = None) -> read_model.Book:
+    """The read model's book (equity, marks, net quantities) in one round trip, new `marks` recorded
+    first; the ledger mirrored into Redis first if it lost the account (a Redis restarted empty)."""
+    book = read_model.book(broker, marks=marks)
     if book is None:
         read_model_refresh(broker=broker)
         book = read_model.book(broker)

@@ -196,9 +196,9 @@ def _resting(order: Order) -> RestingOrder:
 def ticks_process(*, broker: str, messages: list[envelope.Message], now: datetime) -> list[Outgoing]:
     """Mark the broker's portfolio to market and, on paper, let resting orders meet the ticks."""
     ticks = [(m.id, m.payload) for m in messages]
-    read_model.marks_set(broker, {t.instrument_token: t.ltp for _, t in ticks})
-    # One read, shared by the breakers and the square-off; a Redis restarted empty is whole again here.
-    equity = book_current(broker=broker).equity
+    # The marks, and one read shared by the breakers and the square-off, in one round trip; a Redis
+    # restarted empty is whole again here.
+    equity = book_current(broker=broker, marks={t.instrument_token: t.ltp for _, t in ticks}).equity
     pnl_record(broker=broker, now=now)  # reads the whole snapshot, at most every PNL_EVERY_S
     breakers_check(broker=broker, now=now, equity=equity)
     if broker != "paper":

@@ -7,6 +7,7 @@ import logging
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import msgspec
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
@@ -22,6 +23,7 @@ from riskcheck.services import signal_validate
 from tests.api.conftest import RELIANCE, ZED_TOKEN
 from tests.api.test_endpoints import _read
 from tests.support import builders
+from trading.services import ticks_process
 
 API = "/api/v1/"
 NOW = datetime(2026, 1, 5, 5, 0, tzinfo=UTC)  # 10:30 IST
@@ -84,6 +86,18 @@ def test_a_trip_engages_the_kill_switch_records_it_and_alerts(ledger, caplog):
     assert any(
         r.message.startswith("ALERT circuit breaker daily_loss tripped on paper") for r in caplog.records
     )
+
+
+def test_the_tick_batch_that_makes_the_loss_trips_the_breaker_on_its_own_marks(ledger):
+    RiskLimits.objects.filter(broker="paper").update(max_daily_loss=Decimal("5000"))
+    assert breakers_check(broker="paper", now=NOW) is None  # the day opens at the seeded equity
+    tick = msgspec.structs.replace(builders.tick(ltp="900.00"), ts=int(NOW.timestamp() * 1e9))
+    message = envelope.Message(builders.envelope_for(envelope.TICK, tick, broker=None), tick)
+
+    ticks_process(broker="paper", messages=[message], now=NOW)
+
+    assert read_model.book("paper").marks[RELIANCE] == 90_000
+    assert BreakerTrip.objects.get(broker="paper").equity == _equity()
 
 
 def test_a_tripped_broker_refuses_entries_and_passes_exits(ledger):
