@@ -25,30 +25,13 @@ from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from alphapanda import children, infra
 from alphapanda.children import Child
 
 RUN_DIR = children.ROOT / ".run" / "chaos"
 WORKERS = ("worker-1", "worker-2")
-
-
-def _fresh_database(configured: str | None, run_dir: Path) -> tuple[str, infra.Service | None]:
-    """A clean ledger to match the new (empty) Kafka log: `<name>_chaos` beside a configured
-    database, else a new embedded server."""
-    import psycopg
-
-    if not configured:
-        shutil.rmtree(run_dir / "pgdata", ignore_errors=True)
-        service = infra.start_postgres(run_dir, database="alphapanda_chaos")
-        return service.url, service
-    parts = urlsplit(configured)
-    name = parts.path.lstrip("/") + "_chaos"
-    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return urlunsplit(parts._replace(path=f"/{name}")), None
 
 
 class Injector(threading.Thread):
@@ -253,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     run_dir.mkdir(parents=True, exist_ok=True)
     kafka_service = infra.start_tansu(run_dir)
     redis_service = infra.start_redis(run_dir)
-    database_url, pg_service = _fresh_database(os.environ.get("DATABASE_URL"), run_dir)
+    database_url, pg_service = infra.fresh_database(os.environ.get("DATABASE_URL"), run_dir, "chaos")
     os.environ.update(KAFKA_BOOTSTRAP=kafka_service.url, REDIS_URL=redis_service.url, DATABASE_URL=database_url,
                       ACTIVE_BROKERS="paper", DJANGO_SETTINGS_MODULE="alphapanda.settings")  # fmt: skip
     # Chaos is about delivery: the paper MIS cut-off (which refuses entries after 15:20 IST) stays off

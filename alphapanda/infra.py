@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import redis
 
@@ -157,6 +158,24 @@ def start_postgres(run_dir: Path, database: str = "alphapanda") -> Service:
         if not exists:
             conn.execute(f'CREATE DATABASE "{database}"')
     return Service("postgres", server.get_uri(database), server.cleanup, started=True)
+
+
+def fresh_database(configured: str | None, run_dir: Path, suffix: str) -> tuple[str, Service | None]:
+    """A clean ledger for a tool's run (chaos, the bench, the stage profile), to match its new, empty
+    Kafka log, and so that no run measures or inherits the rows of the one before: `<name>_<suffix>`
+    beside a configured database (dropped and created again), else a new embedded server."""
+    import psycopg
+
+    if not configured:
+        shutil.rmtree(run_dir / "pgdata", ignore_errors=True)
+        service = start_postgres(run_dir, database=f"alphapanda_{suffix}")
+        return service.url, service
+    parts = urlsplit(configured)
+    name = f"{parts.path.lstrip('/')}_{suffix}"
+    with psycopg.connect(urlunsplit(parts._replace(path="/postgres")), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return urlunsplit(parts._replace(path=f"/{name}")), None
 
 
 def ensure_postgres(run_dir: Path, configured: str | None) -> Service:

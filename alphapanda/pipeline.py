@@ -83,15 +83,6 @@ def _fresh_embedded_database() -> None:
     shutil.rmtree(pgdata, ignore_errors=True)
 
 
-def _reset_redis(brokers: tuple[str, ...]) -> None:
-    from alphapanda import redis_conn
-
-    client = redis_conn.client()
-    for broker in brokers:
-        keys = [*client.scan_iter(f"{broker}:*"), broker]
-        client.delete(*keys)
-
-
 def _wants_sandbox() -> bool:
     """zerodha active with no Kite credentials configured: run it against the local Kite sandbox."""
     brokers = [b.strip().lower() for b in os.environ.get("ACTIVE_BROKERS", "paper").split(",")]
@@ -193,7 +184,9 @@ def main(argv: list[str] | None = None) -> int:
         call_command("migrate", verbosity=0)
         call_command("create_topics", stdout=_Quiet())
         if fresh:
-            _reset_redis(brokers)
+            from alphapanda import redis_conn
+
+            redis_conn.brokers_clear(brokers)
         live_kite = "zerodha" in brokers and _zerodha_session(out, sandbox)
         call_command("seed_demo")
         env = dict(os.environ)

@@ -1,7 +1,9 @@
 """The bench's own infrastructure and child processes: started fresh for each run, always stopped.
 
-A fresh Tansu, a Redis database of its own and a fresh embedded PostgreSQL (or DATABASE_URL), so a
-run measures the same thing every time and never mixes with `make run`'s or the tests' state; with
+A fresh Tansu, a Redis database of its own (or the brokers' keys cleared in a configured REDIS_URL) and
+a fresh embedded PostgreSQL (or a new `<name>_bench` database beside DATABASE_URL), so a run measures
+the same thing every time, inherits no earlier run's ledger (lookups by id get slower as the ledger
+grows) and never mixes with `make run`'s or the tests' state; with
 `sandbox`, the local Kite sandbox too (started before Django, whose settings read its address).
 """
 
@@ -105,7 +107,8 @@ class Stack:
             shutil.rmtree(self.pgdata, ignore_errors=True)
             started_pg = infra.start_postgres(RUN_DIR, database=BENCH_DATABASE)
             database_url = self._add(started_pg, configured=False).url
-        else:
+        else:  # a new database beside the configured one: no run inherits the last one's ledger
+            database_url, _ = infra.fresh_database(database_url, RUN_DIR, "bench")
             self._add(infra.Service("postgres", database_url), configured=True)
         os.environ.update(
             DATABASE_URL=database_url,
@@ -125,6 +128,10 @@ class Stack:
         django.setup()
         self.django_ready = True
         call_command("migrate", verbosity=0)
+        if not self.owned_redis:  # a configured Redis: the brokers' keys of an earlier run go
+            from alphapanda import redis_conn
+
+            redis_conn.brokers_clear(("paper", "zerodha"))
         call_command("create_topics", stdout=io.StringIO())
         call_command("seed_demo", stdout=io.StringIO())
         if self.sandbox:

@@ -25,18 +25,9 @@ def _setup(run_dir) -> list:
     from alphapanda import infra
 
     services = [infra.start_tansu(run_dir), infra.start_redis(run_dir)]
-    database = os.environ.get("DATABASE_URL")
-    if database:
-        import psycopg
-
-        base, _, name = database.rpartition("/")
-        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}_profile" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{name}_profile"')
-        os.environ["DATABASE_URL"] = f"{base}/{name}_profile"
-    else:
-        services.append(infra.start_postgres(run_dir, database="alphapanda_profile"))
-        os.environ["DATABASE_URL"] = services[-1].url
+    database_url, database = infra.fresh_database(os.environ.get("DATABASE_URL"), run_dir, "profile")
+    services += [database] if database else []
+    os.environ["DATABASE_URL"] = database_url
     os.environ.update(KAFKA_BOOTSTRAP=services[0].url, REDIS_URL=services[1].url, ACTIVE_BROKERS="paper",
                       PAPER_MIS_SQUARE_OFF="off", LOG_LEVEL="warning",
                       DJANGO_SETTINGS_MODULE="alphapanda.settings")  # fmt: skip
