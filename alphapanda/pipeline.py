@@ -182,6 +182,11 @@ def main(argv: list[str] | None = None) -> int:
         brokers = settings.ACTIVE_BROKERS
         out.print(f"  brokers   {', '.join(brokers)}")
         call_command("migrate", verbosity=0)
+        from alphapanda import db_stats
+
+        if not db_stats.autovacuum_on():
+            out.print("  postgres  [yellow]autovacuum is off on this server: lookups by event id slow down as the "
+                      "ledger grows (turn it on, or run ANALYZE now and then; docs/performance.md)[/yellow]")  # fmt: skip
         call_command("create_topics", stdout=_Quiet())
         if fresh:
             from alphapanda import redis_conn

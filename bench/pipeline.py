@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from alphapanda import infra, kafka, topics
+from alphapanda import db_stats, infra, kafka, topics
 from alphapanda.children import manage, worker
 from bench import latency, stats, universe, worker_stats
 from bench.lag import LagSampler
@@ -113,6 +113,7 @@ class Mode:
             tick_rate = stats.next_tick_rate(target, signals, ticks, universe.SIGNALS_PER_TICK)
         self._counts = now if target else {}
         self._feeds += 1
+        db_stats.analyze_unless_autovacuum()  # before the window: a server without autovacuum
         start, before = time.time_ns(), worker_stats.scrape(self.worker_ports)
         argv = manage("run_feed", "--source", "sim", "--rate", f"{tick_rate:g}", "--seed", str(self._feeds),
                       "--duration", f"{seconds:g}", *(("--symbols", ",".join(symbols)) if symbols else ()))  # fmt: skip

@@ -128,6 +128,12 @@ class Stack:
         django.setup()
         self.django_ready = True
         call_command("migrate", verbosity=0)
+        from alphapanda import db_stats
+
+        if not db_stats.autovacuum_on():
+            self.say(
+                "  postgres  autovacuum is off on this server: ANALYZE before each load step, as it would"
+            )
         if not self.owned_redis:  # a configured Redis: the brokers' keys of an earlier run go
             from alphapanda import redis_conn
 
