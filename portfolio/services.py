@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from alphapanda import bulk, envelope, events
@@ -112,8 +113,7 @@ def fills_apply(*, broker: str, messages: list[envelope.Message]) -> list[Outgoi
     rows, positions and cash together; then the read model in one round trip.
 
     The account row's lock comes first and serialises a broker's portfolio writes, so the
-    applied-fill rows of one key are numbered in applied order, no two batches deadlock, and the
-    positions read under it are the ledger's as they stand.
+    applied-fill rows of one key are numbered in applied order and no two batches deadlock.
     """
     fills: list[events.Fill] = distinct_fills(m.payload for m in messages)
     if not fills:
@@ -125,9 +125,7 @@ def fills_apply(*, broker: str, messages: list[envelope.Message]) -> list[Outgoi
         now = timezone.now()
         fresh = _applied_record(broker, fills, now=now)
         rows = _positions_locked(
-            broker,
-            {token for _, token in keys},
-            symbols={(f.strategy, f.instrument_token): f.symbol for f in fresh},
+            broker, keys, symbols={(f.strategy, f.instrument_token): f.symbol for f in fresh}
         )
         changed: dict[tuple[str, int], PositionRow] = {}
         for fill in fresh:
@@ -147,9 +145,8 @@ def fills_apply(*, broker: str, messages: list[envelope.Message]) -> list[Outgoi
             bulk.update_rows(list(changed.values()), [*_FIELDS, "product", "updated_at"])
             account.version += 1
             account.save(update_fields=["cash", "version", "updated_at"])
-    # Every strategy's position in the batch's instruments, as written: the instruments' totals.
-    totals = token_totals((token, _domain(row)) for (_, token), row in rows.items())
-    mirrored = changed or {key: rows[key] for key in keys if key in rows}
+        mirrored = changed or rows
+        totals = _totals(broker, {token for _, token in mirrored})  # read under the account's lock
     # Durable first, read model second: a crash here is healed by the redelivery or a rebuild.
     _mirror(broker, mirrored.values(), account, totals)
     return []
@@ -181,18 +178,21 @@ def _account_locked(broker: str) -> Account:
 
 
 def _positions_locked(
-    broker: str, tokens: set[int], *, symbols: dict[tuple[str, int], str]
+    broker: str, keys: set[tuple[str, int]], *, symbols: dict[tuple[str, int], str]
 ) -> dict[tuple[str, int], PositionRow]:
-    """Every strategy's position in `tokens`, locked, those of `symbols`' keys created where missing
-    (under the account's lock). All of an instrument's rows, not only the batch's: their sum is the
-    instrument's total for the read model, with no second query."""
+    """The positions of `keys`, locked, the missing ones created (under the account's lock)."""
+    strategies, tokens = {s for s, _ in keys}, {t for _, t in keys}
 
     def locked() -> dict[tuple[str, int], PositionRow]:
-        found = PositionRow.objects.select_for_update().filter(broker=broker, instrument_token__in=tokens)
-        return {(r.strategy, r.instrument_token): r for r in found}
+        found = PositionRow.objects.select_for_update().filter(
+            broker=broker, strategy__in=strategies, instrument_token__in=tokens
+        )
+        return {
+            (r.strategy, r.instrument_token): r for r in found if (r.strategy, r.instrument_token) in keys
+        }
 
     rows = locked()
-    missing = [k for k in symbols if k not in rows]
+    missing = [k for k in keys if k not in rows and k in symbols]
     if missing:
         PositionRow.objects.bulk_create(
             PositionRow(broker=broker, strategy=s, instrument_token=t, symbol=symbols[(s, t)])
@@ -200,6 +200,17 @@ def _positions_locked(
         )
         rows = locked()
     return rows
+
+
+def _totals(broker: str, tokens: set[int]) -> dict[int, tuple[int, int]]:
+    """Net quantity and cost of these instruments over all the broker's strategies, summed by the
+    database (fetching every strategy's row as a model to sum them cost more than this query)."""
+    rows = (
+        PositionRow.objects.filter(broker=broker, instrument_token__in=tokens)
+        .values("instrument_token")
+        .annotate(quantity=Sum("quantity"), cost=Sum("cost"))
+    )
+    return {r["instrument_token"]: (r["quantity"], r["cost"]) for r in rows}
 
 
 def rebuild(*, broker: str, fills: Iterable[events.Fill]) -> tuple[int, int]:
