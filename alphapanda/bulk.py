@@ -61,13 +61,7 @@ def insert_statement(
     odd = [f.name for f in fields if not isinstance(f, _PLAIN)]
     if odd:
         raise TypeError(f"insert_rows: {meta.label} has columns it does not convert: {', '.join(odd)}")
-    relations = [f for f in fields if isinstance(f, models.ForeignKey)]
-    for row in rows:
-        for field in relations:  # a related row saved since it was assigned: take its key now
-            related = field.get_cached_value(row, None)
-            if related is not None and getattr(row, field.attname) is None:
-                setattr(row, field.attname, related.pk)  # which drops the cached row: keep it
-                field.set_cached_value(row, related)
+    related_keys_take(rows, [f for f in fields if isinstance(f, models.ForeignKey)])
     connection = connections[using]
     quote = connection.ops.quote_name
     # One array a column, unnested into rows: a short statement the driver parses once and caches,
@@ -102,8 +96,24 @@ def insert_rows(rows: Sequence[models.Model], *, using: str = "default") -> None
         cursor.execute(sql, params)
         keys = cursor.fetchall()
     for row, (key,) in zip(rows, keys, strict=True):
-        row.pk = key
-        row._state.adding, row._state.db = False, using
+        saved(row, key, using=using)
+
+
+def saved(row: models.Model, key: int, *, using: str = "default") -> None:
+    """A row one of these statements inserted: its key, and its state as the ORM leaves a saved row."""
+    row.pk = key
+    row._state.adding, row._state.db = False, using
+
+
+def related_keys_take(rows: Sequence[models.Model], relations: Sequence[models.ForeignKey]) -> None:
+    """Each foreign key of `relations` from its related row, saved since it was assigned (the row
+    object itself kept: setting the key alone would drop it)."""
+    for row in rows:
+        for field in relations:
+            related = field.get_cached_value(row, None)
+            if related is not None and getattr(row, field.attname) is None:
+                setattr(row, field.attname, related.pk)
+                field.set_cached_value(row, related)
 
 
 def update_rows(rows: Sequence[models.Model], fields: Sequence[str], *, using: str = "default") -> int:

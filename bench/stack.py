@@ -136,8 +136,9 @@ class Stack:
             )
         if not self.owned_redis:  # a configured Redis: the brokers' keys of an earlier run go
             from alphapanda import redis_conn
+            from alphapanda.brokers import KNOWN_BROKERS
 
-            redis_conn.brokers_clear(("paper", "zerodha"))
+            redis_conn.brokers_clear(KNOWN_BROKERS)
         call_command("create_topics", stdout=io.StringIO())
         call_command("seed_demo", stdout=io.StringIO())
         if self.sandbox:

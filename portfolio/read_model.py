@@ -148,9 +148,12 @@ def ledger_mirror(
     pipe.execute()
 
 
-def marks_set(broker: str, last_prices: Mapping[int, Decimal]) -> None:
+def marks_set(broker: str, last_prices: Mapping[int, Decimal], *, into=None) -> None:
+    """Record last prices (paise), on `into` (a pipeline) when given."""
     if last_prices:
-        redis_conn.client().hset(marks_key(broker), mapping={t: to_paise(p) for t, p in last_prices.items()})
+        (redis_conn.client() if into is None else into).hset(
+            marks_key(broker), mapping={t: to_paise(p) for t, p in last_prices.items()}
+        )
 
 
 def activity_set(broker: str, **counts: int) -> None:
@@ -182,8 +185,7 @@ def book(broker: str, *, marks: Mapping[int, Decimal] | None = None) -> Book | N
     New `marks` (last prices) are recorded first, in the same round trip (the tick step).
     None when the account is missing (a Redis that restarted empty): see `services.book_current`."""
     pipe = redis_conn.client().pipeline(transaction=True)
-    if marks:
-        pipe.hset(marks_key(broker), mapping={t: to_paise(p) for t, p in marks.items()})
+    marks_set(broker, marks or {}, into=pipe)
     pipe.hget(account_key(broker), "state")
     pipe.hgetall(net_key(broker))
     pipe.hgetall(marks_key(broker))

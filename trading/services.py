@@ -131,11 +131,8 @@ def _paper_record(built: list[tuple[Order, list[Fill]]]) -> None:
         cursor.execute(sql, params)
         keys = {signal_id: pk for pk, signal_id in cursor.fetchall()}
     for order in orders:
-        order.pk, order._state.adding, order._state.db = keys[order.signal_id], False, "default"
-    for fill in fills:  # the key its row was given, the order object kept
-        order = fill.order
-        fill.order_id = order.pk
-        Fill.order.field.set_cached_value(fill, order)
+        bulk.saved(order, keys[order.signal_id])
+    bulk.related_keys_take(fills, [Fill.order.field])
 
 
 def _paper_build(message: envelope.Message, now: datetime) -> tuple[Order, list[Fill]]:
