@@ -44,6 +44,6 @@ def manage(*args: str) -> list[str]:
 
 
 def worker(queue: str, hostname: str) -> list[str]:
-    """One Celery worker on a broker's queue; solo pool: one task at a time, in the order received."""
-    return [sys.executable, "-m", "celery", "-A", "alphapanda", "worker", "-Q", queue, "--pool=solo",
+    """One Celery worker on a broker's queue; its pool (solo, or WORKER_THREADS threads) from settings."""
+    return [sys.executable, "-m", "celery", "-A", "alphapanda", "worker", "-Q", queue,
             "--hostname", f"{hostname}@%h", "--loglevel=WARNING"]  # fmt: skip

@@ -52,6 +52,7 @@ class Config:
     bridge_queue_timeout_s: float
     bridge_max_batch: int
     bridge_tasks_per_topic: int
+    worker_threads: int
     static_root: str
     paper_mis_square_off: time | None  # None: off
     kite: KiteConfig
@@ -198,6 +199,7 @@ def load() -> Config:
         bridge_queue_timeout_s=float(_number("BRIDGE_QUEUE_TIMEOUT_S", "300", float, minimum=1)),
         bridge_max_batch=int(_number("BRIDGE_MAX_BATCH", "500", int, minimum=1)),
         bridge_tasks_per_topic=int(_number("BRIDGE_TASKS_PER_TOPIC", "1", int, minimum=1)),
+        worker_threads=int(_number("WORKER_THREADS", "4", int, minimum=1)),
         static_root=_raw("STATIC_ROOT", "").strip(),
         paper_mis_square_off=_clock("PAPER_MIS_SQUARE_OFF", "15:20"),
         kite=_kite(brokers),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import time
 from collections.abc import Iterable
 
@@ -78,14 +79,16 @@ def ready_producer(timeout: float = 10.0) -> Producer:
 
 
 _producer: tuple[tuple[int, str], Producer] | None = None
+_producer_lock = threading.Lock()  # a threaded worker's tasks share the one producer
 
 
 def producer() -> Producer:
     """One producer per process and cluster (re-made after a fork, as in a prefork Celery child)."""
     global _producer
     owner = (os.getpid(), bootstrap())
-    if _producer is None or _producer[0] != owner:
-        _producer = (owner, new_producer())
+    with _producer_lock:
+        if _producer is None or _producer[0] != owner:
+            _producer = (owner, new_producer())
     return _producer[1]
 
 

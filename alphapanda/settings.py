@@ -134,9 +134,12 @@ CELERY_TASK_IGNORE_RESULT = True  # completion goes to a Redis stream the bridge
 CELERY_TASK_ACKS_LATE = True  # a task killed mid-run is redelivered; tasks are idempotent
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# One task at a time and none held in reserve: a worker killed holds at most the batch it runs, which
-# the bridge sends again (a reserved, unstarted one would sit unacknowledged until the visibility timeout).
-CELERY_WORKER_CONCURRENCY = 1
+# WORKER_THREADS tasks at a time (1: the solo pool) and none held in reserve: a worker killed holds
+# only the batches it runs, which the bridge sends again (a reserved, unstarted one would sit
+# unacknowledged until the visibility timeout). Threads overlap one task's waits on PostgreSQL,
+# Redis and Kafka with another's work (docs/performance.md).
+CELERY_WORKER_POOL = "solo" if CONFIG.worker_threads == 1 else "threads"
+CELERY_WORKER_CONCURRENCY = CONFIG.worker_threads
 # Keep the worker's database connection across tasks: Celery's Django fix-up otherwise closes it before
 # and after every task (a new PostgreSQL connection per batch: 11% of a worker's time under make run).
 # Health checks (CONN_HEALTH_CHECKS) still replace one the server dropped.

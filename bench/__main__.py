@@ -1,4 +1,4 @@
-"""`python -m bench [--quick] [--workers N] [--soak-minutes M]`: the ceilings and the full pipeline at
+"""`python -m bench [--quick] [--workers N] [--threads T] [--soak-minutes M]`: the ceilings and the full pipeline at
 rising load, side by side; prints a summary, saves bench/results/<date>.json and its plots."""
 
 from __future__ import annotations
@@ -52,6 +52,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         "--soak-minutes", type=float, help="paper soak at half the best sustained load (10; --quick 0.1)"
     )
     parser.add_argument("--workers", type=int, default=1, help="Celery worker processes per broker queue")
+    parser.add_argument("--threads", type=int, default=pipeline.THREADS,
+                        help=f"tasks each worker runs at once (WORKER_THREADS, {pipeline.THREADS} as "
+                             "deployed; 1: the solo pool)")  # fmt: skip
     args = parser.parse_args(argv)  # fmt: skip
     args.messages = args.messages or (1000 if args.quick else 5000)
     args.paced_seconds = args.paced_seconds or (3.0 if args.quick else 20.0)
@@ -69,9 +72,9 @@ def _plans(args: argparse.Namespace) -> dict[tuple[str, ...], pipeline.Plan]:
     """The paper run rises through every step, costs a tick alone (not in --quick) and soaks; the
     paper,zerodha run does neither, and in --quick takes only the first step."""
     paper = pipeline.Plan(args.steps, args.step_seconds, drain_s=15 if args.quick else 60,
-                          soak_s=args.soak_minutes * 60, workers=args.workers, ticks_only=not args.quick)  # fmt: skip
+                          soak_s=args.soak_minutes * 60, workers=args.workers, threads=args.threads, ticks_only=not args.quick)  # fmt: skip
     zerodha = pipeline.Plan(args.steps[:1] if args.quick else args.steps, args.step_seconds,
-                            drain_s=paper.drain_s, soak_s=0, workers=args.workers)  # fmt: skip
+                            drain_s=paper.drain_s, soak_s=0, workers=args.workers, threads=args.threads)  # fmt: skip
     return {MODES[0]: paper, MODES[1]: zerodha}
 
 
@@ -99,8 +102,10 @@ def _ceilings(results: dict) -> Table:
 
 
 def _pipeline(results: dict) -> Table:
-    workers = results["parameters"]["workers"]
-    table = Table(title=f"Pipeline at rising load, {workers} worker(s) per queue (end-to-end ms: tick event -> "
+    workers = pipeline.workers_label(
+        results["parameters"]["workers"], results["parameters"].get("threads", 1)
+    )
+    table = Table(title=f"Pipeline at rising load, {workers} (end-to-end ms: tick event -> "
                   "applied)", title_justify="left", box=box.SIMPLE_HEAD)  # fmt: skip
     for name in (
         "Mode",
@@ -157,9 +162,14 @@ def _ratios(results: dict) -> dict:
 
 
 def _stem(args: argparse.Namespace, day: str) -> str:
-    """<date>.json for the default full run; a quick run or another worker count gets a suffix, so
-    neither overwrites the full run of the day."""
-    return day + (f"-workers-{args.workers}" if args.workers != 1 else "") + ("-quick" if args.quick else "")
+    """<date>.json for the default full run; a quick run or another worker or thread count than
+    deployed gets a suffix, so none overwrites the full run of the day."""
+    return (
+        day
+        + (f"-workers-{args.workers}" if args.workers != 1 else "")
+        + (f"-threads-{args.threads}" if args.threads != pipeline.THREADS else "")
+        + ("-quick" if args.quick else "")
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -193,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
             "step_seconds": args.step_seconds,
             "soak_minutes": args.soak_minutes,
             "workers": args.workers,
+            "threads": args.threads,
             "strategies": universe.STRATEGIES,
             "instruments": universe.INSTRUMENTS,
             "zerodha_strategies": universe.ZERODHA_STRATEGIES,
@@ -201,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     say(f"Alpha Panda bench: ceilings with {n} messages flat out and {args.paced_seconds:g}s paced; pipeline "
         f"steps {', '.join(f'{s:g}' for s in args.steps)} signals/s of {args.step_seconds:g}s, "
-        f"soak {args.soak_minutes:g} min, {args.workers} worker(s) per queue")  # fmt: skip
+        f"soak {args.soak_minutes:g} min, {pipeline.workers_label(args.workers, args.threads)}")  # fmt: skip
     stack = Stack(say, sandbox=True)
     try:
         stack.up()

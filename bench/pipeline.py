@@ -23,6 +23,7 @@ from bench.memory import ProcessSampler
 from bench.stack import BenchError, Stack
 
 Say = Callable[[str], None]
+THREADS = 4  # WORKER_THREADS' default: the bench measures what is deployed unless told otherwise
 WARM_UP_TICKS_PER_S = 200  # a few ticks per instrument: fills the SMA windows, sets each baseline
 WARM_UP_S = 3.0
 START_TIMEOUT_S = 120.0  # processes starting together on a small machine, and the bridge's group join
@@ -35,6 +36,7 @@ class Plan:
     drain_s: float  # longest wait for the groups to catch up after a step
     soak_s: float  # 0: no soak
     workers: int  # Celery worker processes per broker queue
+    threads: int = THREADS  # tasks each worker runs at once (WORKER_THREADS; 1: the solo pool)
     ticks_only: bool = False  # a step of ticks no strategy trades: what a tick costs on its own
 
 
@@ -55,7 +57,8 @@ class Mode:
     def __init__(self, stack: Stack, brokers: tuple[str, ...], plan: Plan, say: Say) -> None:
         self.stack, self.brokers, self.plan, self.say = stack, brokers, plan, say
         # A topic's ready partitions are spread over as many tasks as there are workers to take them.
-        self.env = {"ACTIVE_BROKERS": ",".join(brokers), "BRIDGE_TASKS_PER_TOPIC": str(plan.workers)}
+        self.env = {"ACTIVE_BROKERS": ",".join(brokers), "BRIDGE_TASKS_PER_TOPIC": str(plan.workers),
+                    "WORKER_THREADS": str(plan.threads)}  # fmt: skip
         self.names: list[str] = []
         self.worker_ports: list[int] = []
         self.lag: LagSampler | None = None
@@ -192,11 +195,15 @@ class Mode:
         return (self.lag.series if self.lag else []), (self.processes.rss_series() if self.processes else {})
 
 
+def workers_label(workers: int, threads: int) -> str:
+    return f"{workers} worker(s) per queue, " + (f"{threads} threads each" if threads > 1 else "solo")
+
+
 def run(stack: Stack, brokers: tuple[str, ...], plan: Plan, say: Say) -> dict:
     """Warm up, rise through the plan's steps until saturated, soak if asked; each step's figures."""
     label = ",".join(brokers)
     say(f"  pipeline {label}: {universe.STRATEGIES} strategies over {universe.INSTRUMENTS} instruments, "
-        f"{plan.workers} worker(s) per queue")  # fmt: skip
+        f"{workers_label(plan.workers, plan.threads)}")  # fmt: skip
     mode = Mode(stack, brokers, plan, say)
     steps: dict[str, list[dict]] = {b: [] for b in brokers}
     costs: list[dict] = []
@@ -242,6 +249,7 @@ def run(stack: Stack, brokers: tuple[str, ...], plan: Plan, say: Say) -> dict:
         lag, memory = mode.down()
     return {
         "workers": plan.workers,
+        "threads": plan.threads,
         "brokers": {
             b: {
                 "steps": steps[b],

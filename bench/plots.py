@@ -12,6 +12,7 @@ matplotlib.use("Agg")  # files only: no display on a server
 import matplotlib.pyplot as plt
 
 from bench.latency import STAGE_NAMES
+from bench.pipeline import workers_label
 
 
 def _save(fig, path: Path) -> Path:
@@ -68,7 +69,8 @@ def throughput(results: dict, out: Path) -> Path:
     ax.set_ylabel("fills applied/s (log)")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_title(f"throughput against offered load ({results['parameters']['workers']} worker(s) per queue)")
+    workers = workers_label(results["parameters"]["workers"], results["parameters"].get("threads", 1))
+    ax.set_title(f"throughput against offered load ({workers})")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7)
     return _save(fig, out / "throughput.png")

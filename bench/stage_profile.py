@@ -2,9 +2,11 @@
 message, in-process (no Celery hop), on real Tansu, Redis and PostgreSQL.
 
 Runs N signals through the risk batch, its validated output through the trading batch, and the
-fills through the portfolio batch, B records a task, as the bridge would send them. Prints µs per
-message per stage, the median task's ms and, with --profile, the top functions by cumulative time: the profile that
-guides the pipeline's optimisation (docs/scaling.md).
+fills through the portfolio batch, B records a task, as the bridge would send them; then 2N ticks
+(the bench's two ticks a signal) over the same instruments through the ticks batch, 2B a task, which
+marks the positions just made. Prints µs per message per stage, the median task's ms and, with
+--profile, the top functions by cumulative time: the profile that guides the pipeline's
+optimisation (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -70,6 +72,22 @@ def _signals(n: int) -> list[tuple[int, str, str]]:
     return records
 
 
+def _ticks(n: int) -> list[tuple[int, str, str]]:
+    """`n` random-walk ticks over the instruments the signals traded, as the feed publishes them."""
+    from alphapanda import envelope, topics
+    from trading.feeds.sim import RandomWalkFeed
+    from trading.instruments import load_csv
+    from trading.publishing import tick_envelope
+
+    feed = RandomWalkFeed(load_csv()[:20], seed=1)
+    records = []
+    for i in range(n):
+        tick = feed.next_tick(time.time_ns())
+        key = topics.tick_key(tick.instrument_token).decode()
+        records.append((i, key, envelope.encode(tick_envelope(tick)).decode()))
+    return records
+
+
 def _stage(
     name: str, task: Callable, topic: str, records: list, batch: int, profile: bool
 ) -> tuple[float, float, cProfile.Profile | None]:
@@ -97,6 +115,16 @@ def _stage(
     return per, statistics.median(took) * 1e3, profiler
 
 
+def _run_stage(name: str, task, topic: str, records: list, batch: int, profile: bool) -> float:
+    """One stage's line (and profile); returns its µs a record."""
+    per, median_ms, profiler = _stage(name, task.run, topic, records, batch, profile)
+    if profiler:
+        _profile_of(name, profiler)
+    print(f"{name:<10} {len(records):>6} records  {per:8.0f} µs each  ({1e6 / per:,.0f}/s)  "
+          f"median task {median_ms:6.2f} ms")  # fmt: skip
+    return per
+
+
 def _profile_of(name: str, profiler: cProfile.Profile) -> None:
     out = io.StringIO()
     pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(25)
@@ -121,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from portfolio.tasks import apply_fills_task
         from riskcheck.tasks import validate_signals_task
-        from trading.tasks import execute_signals_task
+        from trading.tasks import execute_signals_task, process_ticks_task
 
         stages = (
             ("risk", validate_signals_task, "paper.signals.raw", lambda: _signals(args.signals)),
@@ -131,16 +159,12 @@ def main(argv: list[str] | None = None) -> int:
         )  # fmt: skip
         total = 0.0
         for name, task, topic, records_of in stages:
-            records = records_of()
-            per, median_ms, profiler = _stage(name, task.run, topic, records, args.batch, args.profile)
-            if profiler:
-                _profile_of(name, profiler)
-            total += per
-            print(f"{name:<10} {len(records):>6} records  {per:8.0f} µs each  ({1e6 / per:,.0f}/s)  "
-                  f"median task {median_ms:6.2f} ms")  # fmt: skip
+            total += _run_stage(name, task, topic, records_of(), args.batch, args.profile)
         print(
             f"{'all three':<10} {'':>6}          {total:8.0f} µs per signal ({1e6 / total:,.0f}/s one worker)"
         )
+        _run_stage("ticks", process_ticks_task, "market.ticks", _ticks(2 * args.signals), 2 * args.batch,
+                   args.profile)  # fmt: skip
     finally:
         for service in reversed(services):
             service.stop()

@@ -162,7 +162,7 @@ def test_json_logs_carry_one_correlation_id_from_tick_to_fill(processes, instrum
     processes.env.update(debug_json)
     worker = processes.start(
         "worker-paper",
-        sys.executable, "-m", "celery", "-A", "alphapanda", "worker", "-Q", "paper", "--pool=solo",
+        sys.executable, "-m", "celery", "-A", "alphapanda", "worker", "-Q", "paper",
         "--hostname", f"logs-{os.getpid()}@%h", "--loglevel=DEBUG", "--without-heartbeat",
         "--without-gossip", "--without-mingle",
     )  # fmt: skip
@@ -211,7 +211,7 @@ def test_flower_lists_a_running_worker(processes, instruments):
     hostname = f"flower-{os.getpid()}"
     processes.start(
         "worker-flower",
-        sys.executable, "-m", "celery", "-A", "alphapanda", "worker", "-Q", "paper", "--pool=solo",
+        sys.executable, "-m", "celery", "-A", "alphapanda", "worker", "-Q", "paper",
         "--hostname", f"{hostname}@%h", "--loglevel=WARNING",
     )  # fmt: skip
     quiet = processes.worker(name="quiet")

@@ -104,7 +104,20 @@ def _expected(ticks, instruments_by_token):
     }
 
 
-def test_ticks_to_ledger_and_portfolio_equal_an_independent_computation(processes, instruments):
+def _assert_pool(threads: int) -> None:
+    """The worker runs the pool WORKER_THREADS asks for (its remote-control stats say so)."""
+    from alphapanda.celery import app
+
+    stats = wait_for(lambda: app.control.inspect(timeout=2).stats(), timeout=30, what="the worker's stats")
+    (pool,) = [s["pool"] for s in stats.values()]
+    assert pool["max-concurrency"] == threads
+    assert pool["implementation"] == f"celery.concurrency.{'thread' if threads > 1 else 'solo'}:TaskPool"
+
+
+@pytest.mark.parametrize("threads", [1, 4], ids=["solo", "4-threads"])
+def test_ticks_to_ledger_and_portfolio_equal_an_independent_computation(processes, instruments, threads):
+    """The same figures whether the worker runs one task at a time or, with WORKER_THREADS, several:
+    the threads then run different topics' and partitions' batches side by side."""
     _configure_strategies(instruments)
     call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115 (limits, account; strategies kept)
     Strategy.objects.exclude(name__in=["sma-test", "rsi-test"]).delete()
@@ -113,10 +126,12 @@ def test_ticks_to_ledger_and_portfolio_equal_an_independent_computation(processe
     expected = _expected(ticks, by_token)
     assert len(expected["fills"]) >= 20, "the series should make the strategies trade"
 
+    processes.env["WORKER_THREADS"] = str(threads)
     processes.worker()
     processes.bridge()
     processes.strategies()
     publish_ticks(ticks)
+    _assert_pool(threads)
 
     n_fills = len(expected["fills"])
     wait_for(

@@ -60,7 +60,7 @@ class Processes:
     def worker(self, queues: str = "paper", name: str | None = None) -> Proc:
         return self.start(
             name or f"worker-{queues}",
-            sys.executable, "-m", "celery", "-A", "alphapanda", "worker", "-Q", queues, "--pool=solo",
+            sys.executable, "-m", "celery", "-A", "alphapanda", "worker", "-Q", queues,
             "--hostname", f"{name or queues}-{os.getpid()}@%h", "--loglevel=WARNING", "--without-heartbeat",
             "--without-gossip", "--without-mingle",
         )  # fmt: skip
