@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import psycopg
 import pytest
+from django.conf import settings
 from django.db import connection
 
 from alphapanda import infra, redis_conn
+from trading.kite.ratelimit import OrderRateLimiter
 
 
 @pytest.fixture
@@ -42,3 +44,14 @@ def test_clearing_a_broker_takes_its_keys_and_queue_and_leaves_the_other_broker(
     redis_conn.brokers_clear(["paper"])
 
     assert sorted(clean_redis.keys("*")) == ["zerodha", "zerodha:portfolio:account"]
+
+
+def test_clearing_zerodha_starts_its_order_count_again(clean_redis) -> None:
+    limiter = OrderRateLimiter(settings.REDIS_URL, broker="zerodha", per_day=5)
+    limiter.acquire()
+    assert limiter.headroom()["day"] == 4
+    assert clean_redis.keys("*") and all(key.startswith("zerodha:") for key in clean_redis.keys("*"))
+
+    redis_conn.brokers_clear(["zerodha"])
+
+    assert limiter.headroom()["day"] == 5

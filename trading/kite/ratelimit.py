@@ -30,7 +30,10 @@ class DailyCapReached(AlphaPandaError):
 
 class OrderRateLimiter:
     def __init__(self, redis_url: str, *, broker: str, per_day: int) -> None:
-        self._limiter = MovingWindowRateLimiter(storage_from_string(redis_url))
+        # Under the broker's prefix, like every key of a broker's: a run that starts a new ledger
+        # (`redis_conn.brokers_clear`) starts the day's count again, where the library's own
+        # `LIMITS:` prefix outlived it (the bench's runs of a day reached the sandbox's daily cap).
+        self._limiter = MovingWindowRateLimiter(storage_from_string(redis_url, key_prefix=f"{broker}:limits"))
         self._ids = (broker, "orders")
         self._waiting = (RateLimitItemPerSecond(PER_SECOND), RateLimitItemPerMinute(PER_MINUTE))
         self._daily = RateLimitItemPerDay(per_day)
