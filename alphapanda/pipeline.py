@@ -181,6 +181,9 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         brokers = settings.ACTIVE_BROKERS
         out.print(f"  brokers   {', '.join(brokers)}")
+        threads = settings.CONFIG.worker_threads
+        out.print(f"  workers   one per broker queue, {'solo' if threads == 1 else f'{threads} threads'} each "
+                  "(WORKER_THREADS)")  # fmt: skip
         call_command("migrate", verbosity=0)
         from alphapanda import db_stats
 

@@ -135,10 +135,7 @@ class Stack:
                 "  postgres  autovacuum is off on this server: ANALYZE before each load step, as it would"
             )
         if not self.owned_redis:  # a configured Redis: the brokers' keys of an earlier run go
-            from alphapanda import redis_conn
-            from alphapanda.brokers import KNOWN_BROKERS
-
-            redis_conn.brokers_clear(KNOWN_BROKERS)
+            self._brokers_clear()
         call_command("create_topics", stdout=io.StringIO())
         call_command("seed_demo", stdout=io.StringIO())
         if self.sandbox:
@@ -151,12 +148,21 @@ class Stack:
             )
         self.say(f"  ready in {time.monotonic() - started:.1f}s (migrated, topics created, demo seeded)")
 
+    def _brokers_clear(self) -> None:
+        from alphapanda import redis_conn
+        from alphapanda.brokers import KNOWN_BROKERS
+
+        redis_conn.brokers_clear(KNOWN_BROKERS)
+
     def fresh_kafka(self) -> None:
-        """A new, empty Tansu with the topics created, for the next measurement.
+        """A new, empty Tansu with the topics created, for the next measurement, and the brokers'
+        queues and Redis keys cleared: tasks a saturated mode left queued name batches of the old
+        Tansu, and would load the next mode's workers (the read model heals from the ledger).
 
         Tansu's in-memory storage lists every stored batch of a partition on each fetch, so a broker
         that carried one run is slower for the next (docs/performance.md); each mode starts even.
         """
+        self._brokers_clear()
         from django.conf import settings
         from django.core.management import call_command
 
