@@ -152,6 +152,9 @@ class Stack:
         from alphapanda import redis_conn
         from alphapanda.brokers import KNOWN_BROKERS
 
+        queued = sum(redis_conn.client().llen(broker) for broker in KNOWN_BROKERS)
+        if queued:
+            self.say(f"  redis     {queued} tasks left queued by the last measurement dropped")
         redis_conn.brokers_clear(KNOWN_BROKERS)
 
     def fresh_kafka(self) -> None:
