@@ -43,6 +43,11 @@ def manage(*args: str) -> list[str]:
     return [sys.executable, "manage.py", *args]
 
 
+def pool_label(threads: int) -> str:
+    """How a worker of WORKER_THREADS runs its tasks, in words for the operator."""
+    return "solo" if threads == 1 else f"{threads} threads each"
+
+
 def worker(queue: str, hostname: str) -> list[str]:
     """One Celery worker on a broker's queue; its pool (solo, or WORKER_THREADS threads) from settings."""
     return [sys.executable, "-m", "celery", "-A", "alphapanda", "worker", "-Q", queue,

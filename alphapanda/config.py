@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 
 from alphapanda.brokers import UnknownBrokerError, parse_active_brokers
 
+WORKER_THREADS_DEFAULT = 4  # tasks a worker runs at once (docs/performance.md has the measurements)
+
 
 class ConfigError(Exception):
     """A setting that cannot be used; the message names the variable."""
@@ -199,7 +201,7 @@ def load() -> Config:
         bridge_queue_timeout_s=float(_number("BRIDGE_QUEUE_TIMEOUT_S", "300", float, minimum=1)),
         bridge_max_batch=int(_number("BRIDGE_MAX_BATCH", "500", int, minimum=1)),
         bridge_tasks_per_topic=int(_number("BRIDGE_TASKS_PER_TOPIC", "1", int, minimum=1)),
-        worker_threads=int(_number("WORKER_THREADS", "4", int, minimum=1)),
+        worker_threads=int(_number("WORKER_THREADS", str(WORKER_THREADS_DEFAULT), int, minimum=1)),
         static_root=_raw("STATIC_ROOT", "").strip(),
         paper_mis_square_off=_clock("PAPER_MIS_SQUARE_OFF", "15:20"),
         kite=_kite(brokers),

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from alphapanda import children as children_
 from alphapanda import infra
-from alphapanda.children import Child, manage, stop_all, worker
+from alphapanda.children import Child, manage, pool_label, stop_all, worker
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN_DIR = ROOT / ".run"
@@ -181,9 +181,9 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         brokers = settings.ACTIVE_BROKERS
         out.print(f"  brokers   {', '.join(brokers)}")
-        threads = settings.CONFIG.worker_threads
-        out.print(f"  workers   one per broker queue, {'solo' if threads == 1 else f'{threads} threads'} each "
-                  "(WORKER_THREADS)")  # fmt: skip
+        out.print(
+            f"  workers   one per broker queue, {pool_label(settings.CONFIG.worker_threads)} (WORKER_THREADS)"
+        )
         call_command("migrate", verbosity=0)
         from alphapanda import db_stats
 

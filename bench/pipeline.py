@@ -14,8 +14,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from alphapanda import db_stats, infra, kafka, topics
-from alphapanda.children import manage, worker
+from alphapanda import config, db_stats, infra, kafka, topics
+from alphapanda.children import manage, pool_label, worker
 from bench import latency, stats, universe, worker_stats
 from bench.lag import LagSampler
 from bench.load import wait_for
@@ -23,7 +23,7 @@ from bench.memory import ProcessSampler
 from bench.stack import BenchError, Stack
 
 Say = Callable[[str], None]
-THREADS = 4  # WORKER_THREADS' default: the bench measures what is deployed unless told otherwise
+THREADS = config.WORKER_THREADS_DEFAULT  # the bench measures what is deployed unless told otherwise
 WARM_UP_TICKS_PER_S = 200  # a few ticks per instrument: fills the SMA windows, sets each baseline
 WARM_UP_S = 3.0
 START_TIMEOUT_S = 120.0  # processes starting together on a small machine, and the bridge's group join
@@ -196,7 +196,7 @@ class Mode:
 
 
 def workers_label(workers: int, threads: int) -> str:
-    return f"{workers} worker(s) per queue, " + (f"{threads} threads each" if threads > 1 else "solo")
+    return f"{workers} worker(s) per queue, {pool_label(threads)}"
 
 
 def run(stack: Stack, brokers: tuple[str, ...], plan: Plan, say: Say) -> dict:

@@ -49,11 +49,17 @@ def _setup(run_dir) -> list:
     return services
 
 
-def _signals(n: int) -> list[tuple[int, str, str]]:
-    from alphapanda import envelope, events, topics
+def _traded() -> list:
+    """The instruments the signals trade and the ticks then mark."""
     from trading.instruments import load_csv
 
-    instruments = load_csv()[:20]
+    return load_csv()[:20]
+
+
+def _signals(n: int) -> list[tuple[int, str, str]]:
+    from alphapanda import envelope, events, topics
+
+    instruments = _traded()
     records = []
     for i in range(n):
         inst = instruments[i % len(instruments)]
@@ -76,10 +82,9 @@ def _ticks(n: int) -> list[tuple[int, str, str]]:
     """`n` random-walk ticks over the instruments the signals traded, as the feed publishes them."""
     from alphapanda import envelope, topics
     from trading.feeds.sim import RandomWalkFeed
-    from trading.instruments import load_csv
     from trading.publishing import tick_envelope
 
-    feed = RandomWalkFeed(load_csv()[:20], seed=1)
+    feed = RandomWalkFeed(_traded(), seed=1)
     records = []
     for i in range(n):
         tick = feed.next_tick(time.time_ns())

@@ -7,7 +7,6 @@ idempotent: trades are keyed by Kite's trade id, terminal statuses stick, quanti
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import datetime
 from decimal import Decimal
 
@@ -31,13 +30,6 @@ BROKER = "zerodha"
 TERMINAL = {OrderStatus.COMPLETE.value, OrderStatus.REJECTED.value, OrderStatus.CANCELLED.value}
 # Kite's statuses that we keep as they are; every other one (… PENDING, … REQ RECEIVED) is PENDING.
 KITE_STATUSES = {s.value for s in OrderStatus}
-
-
-# One placement at a time in a process (a worker's WORKER_THREADS share it). The limiter counts a
-# placement when it takes the slot; a thread delayed between its slot and the send could reach Kite
-# in the next second together with that second's placements, which Kite refuses with 429 (the
-# sandbox did, four threads placing at 10 orders/s). Kite takes 10 a second, so nothing is lost.
-_placing = threading.Lock()
 
 
 def limiter() -> OrderRateLimiter:
@@ -86,8 +78,7 @@ def order_place(*, order: Order, now: datetime) -> Order:
                 algo_id=kite.algo_id,
                 market_protection=kite.market_protection,
             )
-            with _placing:
-                placement = trader.place(_request(order), resume=resume)
+            placement = trader.place(_request(order), resume=resume)
         except exceptions.TokenException as exc:
             kite_session.session_invalidate(reason=str(exc))
             return _reject(order, f"zerodha paused: Kite refused the access token ({exc})", now)
