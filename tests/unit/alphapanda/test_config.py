@@ -70,7 +70,7 @@ def test_load_when_nothing_set_then_defaults() -> None:
     assert cfg.bridge_batch_timeout_s == 30.0
     assert cfg.bridge_max_batch == 500
     assert cfg.bridge_tasks_per_topic == 1
-    assert cfg.worker_threads == 4
+    assert cfg.worker_threads == 1
 
 
 def test_load_when_nothing_set_then_types_are_typed() -> None:
@@ -104,7 +104,7 @@ def test_load_when_all_values_set_then_parsed(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("BRIDGE_BATCH_TIMEOUT_S", "2.5")
     monkeypatch.setenv("BRIDGE_MAX_BATCH", "1")
     monkeypatch.setenv("BRIDGE_TASKS_PER_TOPIC", "4")
-    monkeypatch.setenv("WORKER_THREADS", "1")
+    monkeypatch.setenv("WORKER_THREADS", "4")
     monkeypatch.setenv("KITE_API_KEY", "key")
     monkeypatch.setenv("KITE_API_SECRET", "$ecret")
     monkeypatch.setenv("KITE_ROOT", "http://127.0.0.1:9000")
@@ -127,7 +127,7 @@ def test_load_when_all_values_set_then_parsed(monkeypatch: pytest.MonkeyPatch) -
     assert cfg.bridge_batch_timeout_s == 2.5
     assert cfg.bridge_max_batch == 1
     assert cfg.bridge_tasks_per_topic == 4
-    assert cfg.worker_threads == 1
+    assert cfg.worker_threads == 4
     assert (cfg.kite.api_key, cfg.kite.api_secret, cfg.kite.root) == (
         "key",
         "$ecret",
