@@ -16,7 +16,9 @@ from urllib.parse import urlsplit
 
 from alphapanda.brokers import UnknownBrokerError, parse_active_brokers
 
-WORKER_THREADS_DEFAULT = 1  # solo; threads measured faster but a worker died on a Redis restart (docs/performance.md)
+WORKER_THREADS_DEFAULT = (
+    1  # solo; threads measured faster but a worker died on a Redis restart (docs/performance.md)
+)
 
 
 class ConfigError(Exception):
