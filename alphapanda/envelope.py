@@ -7,6 +7,7 @@ which payload schema) is acceptable, and the broker in the envelope must be the 
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 from dataclasses import dataclass
@@ -103,13 +104,18 @@ def decode(topic: str, value: bytes | None) -> Message:
         raise InvalidMessage(f"malformed envelope: {exc}") from None
     if envelope.version not in SUPPORTED_VERSIONS:
         raise InvalidMessage(f"unsupported schema version {envelope.version}")
-    expected_type, _ = STREAM_TYPES.get(topics.stream_of(topic), (None, None))
+    expected_type, topic_broker = _expected(topic)
     if envelope.type != expected_type:
         raise InvalidMessage(f"unknown event type {envelope.type!r} on {topic} (expected {expected_type!r})")
-    topic_broker = topics.broker_of(topic)
     if envelope.broker != topic_broker:
         raise InvalidMessage(f"wrong broker {envelope.broker!r} on {topic} (expected {topic_broker!r})")
     return Message(envelope, decode_payload(envelope))
+
+
+@functools.cache
+def _expected(topic: str) -> tuple[str | None, str | None]:
+    """The event type and broker a topic's messages must carry, worked out once per topic name."""
+    return STREAM_TYPES.get(topics.stream_of(topic), (None, None))[0], topics.broker_of(topic)
 
 
 def decode_any(value: bytes) -> Message:

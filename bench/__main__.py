@@ -25,6 +25,7 @@ from bench.stack import ROOT, BenchError, Stack
 RESULTS = ROOT / "bench" / "results"
 FULL_STEPS = (10, 25, 50, 100, 200, 400, 800, 1600, 3200)  # from light (the latency baseline) up
 QUICK_STEPS = (10, 100)
+TICK_STEPS = (2500, 5000, 10000, 20000, 40000)  # ticks/s into the watchers, after the paper steps
 MODES = (("paper",), ("paper", "zerodha"))
 
 
@@ -47,6 +48,11 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         help=f"offered signals/s, rising (default {','.join(map(str, FULL_STEPS))}; "
         f"--quick {','.join(map(str, QUICK_STEPS))}; paper,zerodha --quick: the first only)",
     )
+    parser.add_argument(
+        "--tick-steps",
+        help=f"ticks/s on the watched instruments, rising, after the paper steps (default "
+        f"{','.join(map(str, TICK_STEPS))}; --quick none; 0: none)",
+    )
     parser.add_argument("--step-seconds", type=float, help="feed time per load step (30; --quick 5)")
     parser.add_argument(
         "--soak-minutes", type=float, help="paper soak at half the best sustained load (10; --quick 0.1)"
@@ -63,16 +69,21 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         if args.steps
         else (QUICK_STEPS if args.quick else FULL_STEPS)
     )
+    args.tick_steps = (
+        tuple(float(s) for s in args.tick_steps.split(",") if float(s) > 0)
+        if args.tick_steps is not None
+        else (() if args.quick else TICK_STEPS)
+    )
     args.step_seconds = args.step_seconds or (5.0 if args.quick else 30.0)
     args.soak_minutes = args.soak_minutes if args.soak_minutes is not None else (0.1 if args.quick else 10.0)
     return args
 
 
 def _plans(args: argparse.Namespace) -> dict[tuple[str, ...], pipeline.Plan]:
-    """The paper run rises through every step, costs a tick alone (not in --quick) and soaks; the
+    """The paper run rises through every step, soaks, then rises through the tick steps; the
     paper,zerodha run does neither, and in --quick takes only the first step."""
     paper = pipeline.Plan(args.steps, args.step_seconds, drain_s=15 if args.quick else 60,
-                          soak_s=args.soak_minutes * 60, workers=args.workers, threads=args.threads, ticks_only=not args.quick)  # fmt: skip
+                          soak_s=args.soak_minutes * 60, workers=args.workers, threads=args.threads, tick_steps=args.tick_steps)  # fmt: skip
     zerodha = pipeline.Plan(args.steps[:1] if args.quick else args.steps, args.step_seconds,
                             drain_s=paper.drain_s, soak_s=0, workers=args.workers, threads=args.threads)  # fmt: skip
     return {MODES[0]: paper, MODES[1]: zerodha}
@@ -201,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
             "paced_rate": args.rate,
             "steps": args.steps,
             "step_seconds": args.step_seconds,
+            "tick_steps": args.tick_steps,
             "soak_minutes": args.soak_minutes,
             "workers": args.workers,
             "threads": args.threads,
@@ -249,9 +261,10 @@ def main(argv: list[str] | None = None) -> int:
     say(f"pipeline ÷ bare unbatched hop: throughput {ratios['pipeline_per_s_over_hop_per_s']}, "
         f"p99 latency {ratios['pipeline_p99_over_hop_p99']}; ÷ batched hop: throughput "
         f"{ratios['pipeline_per_s_over_batched_hop_per_s']}")  # fmt: skip
-    if ticks := results["pipeline"]["paper"]["ticks_only"]:
-        say(f"ticks only (no strategy trades them): {ticks['cores_total']} cores, {ticks['cpu_ms_per_tick']} CPU ms "
-            "a tick, every process together")  # fmt: skip
+    if into := results["pipeline"]["paper"]["ticks_into_strategies_per_s"]:
+        last = results["pipeline"]["paper"]["tick_steps"][-1]
+        say(f"ticks into strategies: {into:,.0f}/s at most; the last step ({last['step']}) "
+            + (f"was limited by the {last['limit']}" if last["limit"] else "kept up"))  # fmt: skip
     for mode, run in results["pipeline"].items():
         peaks = ", ".join(f"{name} {m['peak_mb']:.0f}" for name, m in sorted(run["memory_summary"].items()))
         say(f"peak RSS MB, mode {mode}: {peaks}")

@@ -50,21 +50,30 @@ class LagSampler(Periodic):
                     key = (msg.topic(), msg.partition())
                     self._ends[key] = max(self._ends.get(key, 0), msg.offset() + 1)
 
-    def _lag(self, group: str, names: list[str]) -> dict[str, int]:
+    def _progress(self, group: str, names: list[str]) -> tuple[dict[str, int], dict[str, int]]:
+        """Per topic, what the group has committed (messages done) and its lag behind the ends."""
         wanted = [TopicPartition(t, p) for t in names for p in range(topics.PARTITIONS)]
-        lag = dict.fromkeys(names, 0)
+        done, lag = dict.fromkeys(names, 0), dict.fromkeys(names, 0)
         for tp in self._groups[group].committed(wanted, timeout=10):
+            done[tp.topic] += max(tp.offset, 0)
             lag[tp.topic] += max(0, self._ends.get((tp.topic, tp.partition), 0) - max(tp.offset, 0))
-        return lag
+        return done, lag
 
     def sample(self) -> None:
         self._read_ends()
+        strategies_done, strategies_lag = self._progress(STRATEGIES_GROUP, [topics.MARKET_TICKS])
+        bridge_done, bridge_lag = self._progress(BRIDGE_GROUP, self.bridged)
         self.series.append(
             {
                 "t": round(time.monotonic() - self.started, 1),
+                "ns": time.time_ns(),
                 "ticks": self.count(topics.MARKET_TICKS),
-                "strategies_lag": self._lag(STRATEGIES_GROUP, [topics.MARKET_TICKS])[topics.MARKET_TICKS],
-                "bridge_lag": self._lag(BRIDGE_GROUP, self.bridged),
+                "strategies_lag": strategies_lag[topics.MARKET_TICKS],
+                "bridge_lag": bridge_lag,
+                # ticks each group has taken in and committed: their rates are the tick steps' figures
+                "strategies_done": strategies_done[topics.MARKET_TICKS],
+                "marks_done": bridge_done[topics.MARKET_TICKS],
+                "marks_lag": bridge_lag[topics.MARKET_TICKS],
             }
         )
 

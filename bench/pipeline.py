@@ -27,6 +27,7 @@ THREADS = config.WORKER_THREADS_DEFAULT  # the bench measures what is deployed u
 WARM_UP_TICKS_PER_S = 200  # a few ticks per instrument: fills the SMA windows, sets each baseline
 WARM_UP_S = 3.0
 START_TIMEOUT_S = 120.0  # processes starting together on a small machine, and the bridge's group join
+TICK_DRAIN_S = 300.0  # after a tick step the marks may be far behind; they drain at their own rate
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class Plan:
     soak_s: float  # 0: no soak
     workers: int  # Celery worker processes per broker queue
     threads: int = THREADS  # tasks each worker runs at once (WORKER_THREADS; 1: the solo pool)
-    ticks_only: bool = False  # a step of ticks no strategy trades: what a tick costs on its own
+    tick_steps: tuple[float, ...] = ()  # ticks/s on the watched instruments, rising: ticks into strategies
 
 
 @dataclass
@@ -105,6 +106,7 @@ class Mode:
         seconds: float,
         tick_rate: float | None = None,
         symbols: Sequence[str] = (),
+        drain_s: float | None = None,
     ) -> Window:
         """One feed process for `seconds` at the tick rate that offers `target` signals/s (or at
         `tick_rate`, on `symbols` when given, else on the strategies' instruments), then drain."""
@@ -119,7 +121,7 @@ class Mode:
         db_stats.analyze_unless_autovacuum()  # before the window: a server without autovacuum
         start, before = time.time_ns(), worker_stats.scrape(self.worker_ports)
         argv = manage("run_feed", "--source", "sim", "--rate", f"{tick_rate:g}", "--seed", str(self._feeds),
-                      "--duration", f"{seconds:g}", *(("--symbols", ",".join(symbols)) if symbols else ()))  # fmt: skip
+                      "--duration", f"{seconds:g}", "--symbols", ",".join(symbols or universe.traded_symbols()))  # fmt: skip
         proc = self.stack.start("feed", argv, **self.env)
         wait_for(
             lambda: int(proc.poll() is not None),
@@ -132,7 +134,7 @@ class Mode:
             self.stack.check_alive()  # fails with the feed's log
         self.stack.stop("feed")
         end = time.time_ns()
-        drained = self._drain(self.plan.drain_s if name != "warm-up" else START_TIMEOUT_S)
+        drained = self._drain(drain_s or (self.plan.drain_s if name != "warm-up" else START_TIMEOUT_S))
         tasks = worker_stats.between(
             before, worker_stats.scrape(self.worker_ports), (time.time_ns() - start) / 1e9
         )
@@ -185,6 +187,19 @@ class Mode:
             else None,
         }
 
+    def tick_step(self, rate: float) -> dict:
+        """Ticks on the watched instruments at `rate` a second: what the strategies took in, what the
+        bridge's tasks marked, what stopped them, and each process's cores and CPU µs a tick."""
+        window = self.feed(f"{rate:g} ticks/s", 0, self.plan.step_s, tick_rate=rate,
+                           symbols=universe.watched_symbols(), drain_s=TICK_DRAIN_S)  # fmt: skip
+        flow = stats.tick_flow(self.lag.series, window.start_ns, window.end_ns)
+        cores = self.processes.cores(flow["first_ns"], flow["last_ns"]) if flow else {}
+        taken = flow["strategies_per_s"] if flow else 0
+        return {"step": window.name, "requested_per_s": rate, "drained": window.drained, "cores": cores,
+                "cores_total": round(sum(cores.values()), 3), "limit": stats.tick_limit(flow, rate),
+                "cpu_us_per_tick": {n: round(c / taken * 1e6, 1) for n, c in cores.items()} if taken else {},
+                "tasks": window.tasks} | (flow or {})  # fmt: skip
+
     def down(self) -> tuple[dict, dict]:
         """Stop everything; return the lag series and the memory series."""
         for sampler in (self.lag, self.processes):
@@ -209,7 +224,7 @@ def run(stack: Stack, brokers: tuple[str, ...], plan: Plan, say: Say) -> dict:
     costs: list[dict] = []
     soak: dict[str, dict] = {}
     soak_growth: dict[str, float] = {}
-    ticks_only: dict = {}
+    tick_steps: list[dict] = []
     try:
         mode.up()
         warm = mode.feed("warm-up", 0, WARM_UP_S, tick_rate=WARM_UP_TICKS_PER_S)
@@ -217,7 +232,7 @@ def run(stack: Stack, brokers: tuple[str, ...], plan: Plan, say: Say) -> dict:
             raise BenchError(
                 f"the {label} pipeline did not catch up with the warm-up in {START_TIMEOUT_S:.0f}s"
             )
-        best, best_ticks = plan.steps[0], 0.0
+        best = plan.steps[0]
         for target in plan.steps:
             window = mode.feed(f"{target:g}/s", target, plan.step_s)
             figures = mode.assess(window)
@@ -227,15 +242,7 @@ def run(stack: Stack, brokers: tuple[str, ...], plan: Plan, say: Say) -> dict:
                 say_step(say, broker, f)
             if any(f["saturated"] for f in figures.values()):
                 break
-            best, best_ticks = target, window.tick_rate
-        if plan.ticks_only:
-            rate = best_ticks or 2 * best
-            window = mode.feed(
-                "ticks only", 0, plan.step_s, tick_rate=rate, symbols=universe.untraded_symbols()
-            )
-            ticks_only = mode.cost(mode.assess(window))
-            say(f"    ticks only at {rate:g}/s: {ticks_only['cores_total']} cores, "
-                f"{ticks_only['cpu_ms_per_tick']} CPU ms a tick")  # fmt: skip
+            best = target
         if plan.soak_s:
             soak_target = max(plan.steps[0], best / 2)
             say(f"    soak at {soak_target:g} signals/s for {plan.soak_s / 60:g} min ...")
@@ -245,6 +252,13 @@ def run(stack: Stack, brokers: tuple[str, ...], plan: Plan, say: Say) -> dict:
             soak_growth = mode.processes.growth(window.start_ns, window.end_ns) if mode.processes else {}
             for broker, f in soak.items():
                 say_step(say, broker, f)
+        # Last: a tick step's millions of ticks would otherwise be read back by every later assessment.
+        for rate in plan.tick_steps:
+            step = mode.tick_step(rate)
+            tick_steps.append(step)
+            say_tick_step(say, step)
+            if step["limit"]:
+                break
     finally:
         lag, memory = mode.down()
     return {
@@ -265,12 +279,27 @@ def run(stack: Stack, brokers: tuple[str, ...], plan: Plan, say: Say) -> dict:
             for b in brokers
         },
         "cost": costs,
-        "ticks_only": ticks_only or None,
+        "tick_steps": tick_steps,
+        "ticks_into_strategies_per_s": max((t["strategies_per_s"] for t in tick_steps), default=None),
         "lag": lag,
         "memory": memory,
         "memory_summary": mode.processes.summary() if mode.processes else {},
         "soak_growth_mb": soak_growth,
     }
+
+
+def say_tick_step(say: Say, t: dict) -> None:
+    if "offered_per_s" not in t:
+        say(f"    ticks {t['step']:>13}: the feed offered none")
+        return
+    behind = f", {t['marks_lag_at_end']:,} behind at the end" if t["marks_lag_at_end"] else ""
+    limit = f"  LIMIT: the {t['limit']}" if t["limit"] else ""
+    say(f"    ticks {t['step']:>13}: {t['offered_per_s']:>7,.0f} offered, {t['strategies_per_s']:>7,.0f} into "
+        f"strategies, {t['marks_per_s']:>7,.0f} marked{behind}; {t['cores_total']} cores{limit}")  # fmt: skip
+    say(
+        "             CPU µs a tick: "
+        + ", ".join(f"{n} {us:g}" for n, us in sorted(t["cpu_us_per_tick"].items()))
+    )
 
 
 def say_step(say: Say, broker: str, f: dict) -> None:

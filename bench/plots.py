@@ -1,5 +1,6 @@
 """The run's pictures, drawn from the results dict alone (so any saved run can be redrawn):
-latency CDF per stage, throughput against offered load, memory and consumer lag over time."""
+latency CDF per stage, throughput against offered load, ticks into strategies against ticks offered,
+memory and consumer lag over time."""
 
 from __future__ import annotations
 
@@ -76,6 +77,25 @@ def throughput(results: dict, out: Path) -> Path:
     return _save(fig, out / "throughput.png")
 
 
+def ticks(results: dict, out: Path) -> Path:
+    """The tick steps: ticks/s into the strategies and marked by the bridge's tasks against offered."""
+    fig, ax = plt.subplots(figsize=(7, 5))
+    steps = [t for t in results["pipeline"]["paper"].get("tick_steps", []) if "offered_per_s" in t]
+    offered = [t["offered_per_s"] for t in steps]
+    ax.plot(offered, [t["strategies_per_s"] for t in steps], "o-", label="into strategies")
+    ax.plot(offered, [t["marks_per_s"] for t in steps], "s--", label="marked (bridge, tick tasks)")
+    top = max(offered, default=1.0)
+    ax.plot([1, top], [1, top], ":", color="grey", label="= offered")
+    ax.set_xlabel("ticks/s offered (log)")
+    ax.set_ylabel("ticks/s taken in (log)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_title("ticks on the watched instruments")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7)
+    return _save(fig, out / "ticks.png")
+
+
 def _gapped(points: list[tuple[float, float]], gap_s: float = 10.0) -> tuple[list[float], list[float]]:
     """x and y with a break where samples stop for a while: a feed process per step is not one line."""
     xs: list[float] = []
@@ -123,4 +143,4 @@ def lag(results: dict, out: Path) -> Path:
 
 def draw(results: dict, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
-    return [draw_one(results, out) for draw_one in (latency_cdf, throughput, memory, lag)]
+    return [draw_one(results, out) for draw_one in (latency_cdf, throughput, ticks, memory, lag)]

@@ -84,6 +84,42 @@ def next_tick_rate(target_signals_per_s: float, signals: int, ticks: int, defaul
     return round(target_signals_per_s / per_tick, 1)
 
 
+def tick_flow(samples: Sequence[dict], start_ns: int, end_ns: int) -> dict | None:
+    """The ticks a second a tick step offered (the log's growth), the strategies took in and the
+    bridge's tasks marked (each group's committed offsets), from the lag samples taken while its feed
+    ran; the first is the first sample with ticks in the log, so the feed's start-up is not counted.
+    None with under two such samples."""
+    inside = [s for s in samples if start_ns <= s["ns"] <= end_ns]
+    flowing = [s for s in inside if inside and s["ticks"] > inside[0]["ticks"]]
+    if len(flowing) < 2:
+        return None
+    first, last = flowing[0], flowing[-1]
+
+    def rate(key: str) -> float:
+        return per_second(last[key] - first[key], first["ns"], last["ns"])
+
+    return {
+        "first_ns": first["ns"],
+        "last_ns": last["ns"],
+        "offered_per_s": rate("ticks"),
+        "strategies_per_s": rate("strategies_done"),
+        "marks_per_s": rate("marks_done"),
+        "strategies_lag_at_end": last["strategies_lag"],
+        "marks_lag_at_end": last["marks_lag"],
+    }
+
+
+def tick_limit(flow: dict | None, requested_per_s: float) -> str | None:
+    """What stopped a tick step keeping up, if anything: the feed could not offer 90% of the rate
+    asked, or the strategies took in under 90% of what it offered. The marks falling behind is
+    reported beside it and does not stop the rise: the strategies are what the step measures."""
+    if flow is None or flow["offered_per_s"] < SUSTAINED_FRACTION * requested_per_s:
+        return "feed"
+    if flow["strategies_per_s"] < SUSTAINED_FRACTION * flow["offered_per_s"]:
+        return "strategies"
+    return None
+
+
 def ratio(a: float | None, b: float | None) -> float | None:
     """a / b to three places; None when either is missing or b is zero."""
     return None if a is None or not b else round(a / b, 3)

@@ -51,7 +51,7 @@ class RandomWalkFeed:
         asks: tuple[Level, ...] = ()
         if instrument.segment != INDEX_SEGMENT:  # an index has a value but no book and no trades
             lot = max(instrument.lot_size, 1)
-            self._volumes[turn] += self._rng.randint(1, 50) * lot
+            self._volumes[turn] += self._upto(50) * lot
             # The last trade either lifted the best ask or hit the best bid; either way bid < ask.
             hit_bid = self._rng.random() < 0.5 or price == tick_size
             best_bid = price if hit_bid else price - tick_size
@@ -74,9 +74,14 @@ class RandomWalkFeed:
             price = best + depth * step
             if price <= 0:
                 break
-            orders = self._rng.randint(1, 20)
-            levels.append(Level(price, orders * self._rng.randint(1, 50) * lot, orders))
+            orders = self._upto(20)
+            levels.append(Level(price, orders * self._upto(50) * lot, orders))
         return tuple(levels)
+
+    def _upto(self, n: int) -> int:
+        """1 to n, uniformly: 21 draws a tick, and `randint` took half the feed's time (bench at 20,000
+        ticks/s)."""
+        return 1 + int(self._rng.random() * n)
 
 
 def frame_sizes(rate: float, frame_s: float) -> Iterator[int]:

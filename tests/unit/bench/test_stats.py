@@ -78,3 +78,39 @@ def test_ratio_when_missing_or_zero_then_none() -> None:
     assert stats.ratio(50, 200) == 0.25
     assert stats.ratio(None, 200) is None
     assert stats.ratio(50, 0) is None
+
+
+def _sample(second: int, ticks: int, strategies: int, marks: int) -> dict:
+    return {"ns": second * 1_000_000_000, "ticks": ticks, "strategies_done": strategies, "marks_done": marks,
+            "strategies_lag": ticks - strategies, "marks_lag": ticks - marks}  # fmt: skip
+
+
+def test_tick_flow_when_feed_starts_late_then_rates_from_first_ticks_not_window_start() -> None:
+    samples = [_sample(0, 100, 100, 100), _sample(1, 100, 100, 100), _sample(2, 100, 100, 100)]
+    samples += [
+        _sample(3 + n, 100 + 1000 * (n + 1), 100 + 1000 * (n + 1), 100 + 500 * (n + 1)) for n in range(4)
+    ]
+    flow = stats.tick_flow(samples, 0, 6_000_000_000)
+    assert flow is not None
+    assert (flow["offered_per_s"], flow["strategies_per_s"], flow["marks_per_s"]) == (1000.0, 1000.0, 500.0)
+    assert (flow["strategies_lag_at_end"], flow["marks_lag_at_end"]) == (0, 2000)
+    assert stats.tick_limit(flow, 1000) is None  # the marks behind do not stop the rise
+
+
+def test_tick_flow_when_outside_window_or_no_ticks_then_none() -> None:
+    samples = [_sample(n, 100, 100, 100) for n in range(5)]
+    assert stats.tick_flow(samples, 0, 5_000_000_000) is None
+    assert stats.tick_limit(None, 1000) == "feed"
+    grow = [_sample(n, 1000 * n, 1000 * n, 1000 * n) for n in range(5)]
+    assert stats.tick_flow(grow, 10_000_000_000, 20_000_000_000) is None
+
+
+@pytest.mark.parametrize(
+    ("offered", "taken", "limit"),
+    [(1000, 1000, None), (1000, 950, None), (1000, 800, "strategies"), (850, 850, "feed")],
+)
+def test_tick_limit_when_short_of_ninety_percent_then_names_who(
+    offered: int, taken: int, limit: str | None
+) -> None:
+    samples = [_sample(0, 0, 0, 0), _sample(1, 1, 1, 1), _sample(11, 1 + 10 * offered, 1 + 10 * taken, 1)]
+    assert stats.tick_limit(stats.tick_flow(samples, 0, 11_000_000_000), 1000) == limit

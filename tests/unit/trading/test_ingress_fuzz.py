@@ -92,22 +92,23 @@ sane_ticks = st.decimals(min_value=Decimal("0.05"), max_value=Decimal("10000000"
 def test_strategy_runner_when_ticks_hostile_then_dead_lettered_and_signals_valid(values: list[bytes]) -> None:
     runner_, producer, command = runner(), Producer(), RunStrategies()
     refused = 0
+    out: list[tuple[str, bytes, bytes]] = []
     for offset, value in enumerate(values):
         try:
             envelope.decode(topics.MARKET_TICKS, value)
         except envelope.InvalidMessage:
             refused += 1
-        command._on_message(Msg(value, offset), runner_, producer)
+        command._on_message(Msg(value, offset), runner_, producer, out)
 
     letters = [
         dlq.decode_dead_letter(v) for t, v in producer.sent if t == topics.dlq_topic(topics.MARKET_TICKS)
     ]
     assert len(letters) == refused
     assert all(letter.error and letter.stage == "strategies" for letter in letters)
-    for topic, value in producer.sent:
-        if not topic.endswith(".dlq"):
-            signal = envelope.decode(topic, value)  # what strategies emit passes every check downstream
-            assert hostile.storable_problems(signal.payload) == []
+    assert all(t.endswith(".dlq") for t, _ in producer.sent)  # signals wait for the poll batch's end
+    for topic, _, value in out:
+        signal = envelope.decode(topic, value)  # what strategies emit passes every check downstream
+        assert hostile.storable_problems(signal.payload) == []
     assert runner_.errors == {}, "a strategy raised on a valid tick"
 
 

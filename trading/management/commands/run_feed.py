@@ -6,7 +6,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from alphapanda import kafka, lifecycle, metrics, topics
+from alphapanda import envelope, kafka, lifecycle, metrics, topics
 from trading import selectors
 from trading.feeds import csv_replay
 from trading.feeds.sim import RandomWalkFeed, frame_sizes
@@ -54,28 +54,38 @@ class Command(BaseCommand):
         published = metrics.messages_out(metrics.SHARED, "feed", topics.MARKET_TICKS)
         producer = kafka.ready_producer()
         if source == "sim":
-            ticks = self._sim(opts)
+            frames = self._sim(opts)
         elif source == "kite":
-            ticks = self._kite(opts, stop)
+            frames = ([tick] for tick in self._kite(opts, stop))
         else:
             if not opts["file"]:
                 raise CommandError("--source csv needs --file PATH")
             if not opts["file"].exists():
                 raise CommandError(f"no such file: {opts['file']}")
             by_token = {i.token: selectors.to_domain(i) for i in Instrument.objects.all()}
-            ticks = self._replay(csv_replay.read_ticks(opts["file"], by_token), opts["speed"])
+            frames = (
+                [tick] for tick in self._replay(csv_replay.read_ticks(opts["file"], by_token), opts["speed"])
+            )
         recorded = []
         sent, started, last_report = 0, time.monotonic(), time.monotonic()
         try:
-            for tick in ticks:
+            for frame in frames:
                 if stop.is_set():
                     break
-                env = tick_envelope(tick)
-                kafka.publish(producer, topics.MARKET_TICKS, topics.tick_key(tick.instrument_token), env)
+                if opts["count"]:
+                    frame = frame[: opts["count"] - sent]
+                # Encoded first, then produced back to back: the producer sends a frame as a few large
+                # batches, not a small one each millisecond the encoding takes (Tansu's cost grows with
+                # its batches, docs/performance.md).
+                encoded = [
+                    (topics.tick_key(t.instrument_token), envelope.encode(tick_envelope(t))) for t in frame
+                ]
+                for key, value in encoded:
+                    kafka.produce(producer, topics.MARKET_TICKS, key, value)
                 if opts["record"]:
-                    recorded.append(tick)
-                sent += 1
-                published.inc()
+                    recorded.extend(frame)
+                sent += len(frame)
+                published.inc(len(frame))
                 if opts["count"] and sent >= opts["count"]:
                     break
                 if opts["duration"] and time.monotonic() - started >= opts["duration"]:
@@ -92,17 +102,18 @@ class Command(BaseCommand):
         self.stdout.write(f"published {sent} ticks in {time.monotonic() - started:.1f}s")
 
     def _sim(self, opts: dict):
+        """Frames of ticks: each frame's ticks share its time, as a websocket message's do."""
         instruments = self._instruments(opts["symbols"])
         feed = RandomWalkFeed(instruments, seed=opts["seed"])
         if opts["rate"] <= 0:  # as fast as possible
             while True:
-                yield feed.next_tick(time.time_ns())
+                now_ns = time.time_ns()
+                yield [feed.next_tick(now_ns) for _ in range(len(instruments))]
         frame_s = opts["frame_ms"] / 1000
         next_at = time.monotonic()
         for size in frame_sizes(opts["rate"], frame_s):
             now_ns = time.time_ns()
-            for _ in range(size):
-                yield feed.next_tick(now_ns)
+            yield [feed.next_tick(now_ns) for _ in range(size)]
             next_at += frame_s
             delay = next_at - time.monotonic()
             if delay > 0:

@@ -49,13 +49,19 @@ class Command(BaseCommand):
                 if first is not None:
                     batch = [first, *consumer.consume(POLL_BATCH - 1, 0)]
                     ticks_in.inc(len(batch))
+                    out: list[tuple[str, bytes, bytes]] = []
                     for msg in batch:
                         if msg.error():
                             log.warning("consume error: %s", msg.error())
                             continue
                         ticks += 1
-                        signals += self._on_message(msg, runner, producer)
+                        self._on_message(msg, runner, producer, out)
                     structlog.contextvars.unbind_contextvars("correlation_id", "event_id")
+                    # The batch's signals back to back: a few large produce batches, not one a tick.
+                    for topic, key, value in out:
+                        kafka.produce(producer, topic, key, value)
+                        metrics.messages_out(topics.broker_of(topic), STAGE, topic).inc()
+                    signals += len(out)
                     kafka.flush(producer)  # signals durable before the ticks' offsets pass
                     if offsets := kafka.next_offsets(batch):
                         consumer.commit(offsets=offsets, asynchronous=True)
@@ -75,8 +81,9 @@ class Command(BaseCommand):
             consumer.close()
         log.info("strategy runner stopped after %d ticks, %d signals", ticks, signals)
 
-    def _on_message(self, msg, runner: StrategyRunner, producer) -> int:
-        """One tick through the strategies, its correlation id bound to the log context meanwhile."""
+    def _on_message(self, msg, runner: StrategyRunner, producer, out: list[tuple[str, bytes, bytes]]) -> None:
+        """One tick through the strategies, its correlation id bound to the log context meanwhile;
+        its signals, encoded, are added to `out`."""
         try:
             message = envelope.decode(msg.topic(), msg.value())
         except envelope.InvalidMessage as exc:
@@ -91,23 +98,21 @@ class Command(BaseCommand):
                 stage="strategies",
                 error=str(exc),
             )
-            return 0
+            return
         env = message.envelope
         self._stats.observe(env.ts_produce, env.ts_event, time.time_ns())
         structlog.contextvars.bind_contextvars(correlation_id=env.correlation_id, event_id=env.id)
-        out = runner.on_tick(message.payload)
-        for broker, signal in out:
+        signals = runner.on_tick(message.payload)
+        for broker, signal in signals:
             topic, key = signal_topic_key(broker, signal)
-            kafka.publish(producer, topic, key, signal_envelope(message.envelope, broker, signal))
-            metrics.messages_out(broker, STAGE, topic).inc()
-        if out and self._debug:
+            out.append((topic, key, envelope.encode(signal_envelope(message.envelope, broker, signal))))
+        if signals and self._debug:
             log.debug(
                 "tick %s: %d signals (%s)",
                 message.payload.symbol,
-                len(out),
-                ",".join(s.strategy for _, s in out),
+                len(signals),
+                ",".join(s.strategy for _, s in signals),
             )
-        return len(out)
 
     def _reload(self, runner: StrategyRunner) -> None:
         try:
