@@ -5,7 +5,8 @@ The strategy runner, the bridge and N Celery workers per broker queue run throug
 zerodha order watcher when zerodha is active); for each load step a feed process publishes ticks at
 the rate that makes the strategies offer the step's signals a second, then the bench waits for every
 consumer group to catch up. Steps rise until the pipeline saturates. Latency is read from the topics
-afterwards (`bench.latency`); lag and memory are sampled as it runs.
+afterwards (`bench.latency`); lag and memory are sampled as it runs. Last come the tick steps: ticks
+on the watched instruments (`bench.universe`), rising, measured from the groups' committed offsets.
 """
 
 from __future__ import annotations
