@@ -281,7 +281,7 @@ def run(stack: Stack, brokers: tuple[str, ...], plan: Plan, say: Say) -> dict:
         },
         "cost": costs,
         "tick_steps": tick_steps,
-        "ticks_into_strategies_per_s": max((t["strategies_per_s"] for t in tick_steps), default=None),
+        "ticks_into_strategies_per_s": max((t.get("strategies_per_s", 0) for t in tick_steps), default=None),
         "lag": lag,
         "memory": memory,
         "memory_summary": mode.processes.summary() if mode.processes else {},
