@@ -84,8 +84,8 @@ def ticks(results: dict, out: Path) -> Path:
     offered = [t["offered_per_s"] for t in steps]
     ax.plot(offered, [t["strategies_per_s"] for t in steps], "o-", label="into strategies")
     ax.plot(offered, [t["marks_per_s"] for t in steps], "s--", label="marked (bridge, tick tasks)")
-    top = max(offered, default=1.0)
-    ax.plot([1, top], [1, top], ":", color="grey", label="= offered")
+    low, top = min(offered, default=1.0) / 2, max(offered, default=1.0)
+    ax.plot([low, top], [low, top], ":", color="grey", label="= offered")
     ax.set_xlabel("ticks/s offered (log)")
     ax.set_ylabel("ticks/s taken in (log)")
     ax.set_xscale("log")
