@@ -32,7 +32,7 @@ browser:  ## Debian's chromium for the dashboard's browser test (Playwright neve
 test: $(STAMP) browser lint  ## lint, then the full suite on real Tansu, Redis, PostgreSQL and Celery workers
 	$(PY) -m pytest
 
-bench: $(STAMP)  ## ceilings, the pipeline at rising load (paper, paper+zerodha), latency per stage, lag, memory, plots; BENCH_ARGS=--quick for <2 min
+bench: $(STAMP)  ## ceilings, the pipeline at rising load (paper, paper+zerodha), latency per stage, lag, memory, ticks into strategies, plots; BENCH_ARGS=--quick for <2 min
 	$(PY) -m bench $(BENCH_ARGS)
 
 chaos: $(STAMP)  ## the pipeline under load with seeded random kills and freezes; prints lost/duplicated/out of order
