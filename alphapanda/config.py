@@ -16,9 +16,8 @@ from urllib.parse import urlsplit
 
 from alphapanda.brokers import UnknownBrokerError, parse_active_brokers
 
-WORKER_THREADS_DEFAULT = (
-    1  # solo; threads measured faster but a worker died on a Redis restart (docs/performance.md)
-)
+# Solo: threads measured faster, but a threaded worker died on a Redis restart (docs/performance.md).
+WORKER_THREADS_DEFAULT = 1
 
 
 class ConfigError(Exception):

@@ -77,10 +77,7 @@ class Level(msgspec.Struct, frozen=True, array_like=True):
     orders: Annotated[int, msgspec.Meta(ge=0)] = 0
 
     def __post_init__(self) -> None:
-        # check_price, inlined: ten levels a tick, decoded by the runner, the bridge and the worker
-        price = self.price
-        if not (price.is_finite() and _ZERO < price <= MAX_PRICE):
-            check_price(price, "depth price")
+        check_price(self.price, "depth price")
 
 
 class Tick(msgspec.Struct, frozen=True, kw_only=True):

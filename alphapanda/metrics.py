@@ -233,9 +233,11 @@ def _fills(broker: str) -> Any:
     return FILLS.labels(broker)
 
 
-def count_outputs(broker: str, stage: str, per_topic: Mapping[str, int]) -> None:
-    """A stage published `per_topic` messages: count them, and the orders, fills and rejections."""
+def count_outputs(stage: str, per_topic: Mapping[str, int]) -> None:
+    """A stage published `per_topic` messages: count them, and the orders, fills and rejections, each
+    under its topic's broker."""
     for topic, n in per_topic.items():
+        broker = broker_label(topic)
         messages_out(broker, stage, topic).inc(n)
         stream = topics.stream_of(topic)
         if stream in _ORDERS_PLACED_STREAMS:

@@ -73,7 +73,6 @@ class LagSampler(Periodic):
                 # ticks each group has taken in and committed: their rates are the tick steps' figures
                 "strategies_done": strategies_done[topics.MARKET_TICKS],
                 "marks_done": bridge_done[topics.MARKET_TICKS],
-                "marks_lag": bridge_lag[topics.MARKET_TICKS],
             }
         )
 

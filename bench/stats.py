@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from alphapanda.topics import MARKET_TICKS
+
 SUSTAINED_FRACTION = 0.9  # achieved below this share of the offered load: saturated
 BACKLOG_GROWTH = 2.0  # the step's last third took this many times its first third's p50: a backlog
 LATENCY_FLOOR_MS = 250.0  # ...but a p50 under this is never called a backlog (10 -> 25 ms is noise)
@@ -90,7 +92,7 @@ def tick_flow(samples: Sequence[dict], start_ns: int, end_ns: int) -> dict | Non
     ran; the first is the first sample with ticks in the log, so the feed's start-up is not counted.
     None with under two such samples."""
     inside = [s for s in samples if start_ns <= s["ns"] <= end_ns]
-    flowing = [s for s in inside if inside and s["ticks"] > inside[0]["ticks"]]
+    flowing = [s for s in inside if s["ticks"] > inside[0]["ticks"]]
     if len(flowing) < 2:
         return None
     first, last = flowing[0], flowing[-1]
@@ -105,7 +107,7 @@ def tick_flow(samples: Sequence[dict], start_ns: int, end_ns: int) -> dict | Non
         "strategies_per_s": rate("strategies_done"),
         "marks_per_s": rate("marks_done"),
         "strategies_lag_at_end": last["strategies_lag"],
-        "marks_lag_at_end": last["marks_lag"],
+        "marks_lag_at_end": last["bridge_lag"][MARKET_TICKS],
     }
 
 

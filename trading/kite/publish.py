@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.utils import timezone
 
 from alphapanda import kafka, metrics
-from alphapanda.batches import Outgoing
+from alphapanda.batches import Outgoing, publish_outputs
 from trading.kite.orders import order_update_apply
 from trading.services import activity_refresh
 
@@ -14,13 +14,9 @@ def publish(outputs: list[Outgoing]) -> None:
     if not outputs:
         return
     producer = kafka.producer()
-    per_topic: dict[str, int] = {}
-    for out in outputs:
-        kafka.publish(producer, out.topic, out.key, out.envelope)
-        per_topic[out.topic] = per_topic.get(out.topic, 0) + 1
+    per_topic = publish_outputs(producer, outputs)
     kafka.flush(producer)
-    for topic, n in per_topic.items():
-        metrics.count_outputs(metrics.broker_label(topic), "kite-updates", {topic: n})
+    metrics.count_outputs("kite-updates", per_topic)
 
 
 def order_update_receive(*, data: dict, source: str) -> int:

@@ -53,7 +53,6 @@ def test_count_outputs_counts_messages_orders_fills_and_rejections() -> None:
         "rejected": sample("alphapanda_rejected_total", broker="unit", stage="s1"),
     }
     metrics.count_outputs(
-        "unit",
         "s1",
         {
             "unit.orders.placed": 3,

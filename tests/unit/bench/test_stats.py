@@ -82,7 +82,7 @@ def test_ratio_when_missing_or_zero_then_none() -> None:
 
 def _sample(second: int, ticks: int, strategies: int, marks: int) -> dict:
     return {"ns": second * 1_000_000_000, "ticks": ticks, "strategies_done": strategies, "marks_done": marks,
-            "strategies_lag": ticks - strategies, "marks_lag": ticks - marks}  # fmt: skip
+            "strategies_lag": ticks - strategies, "bridge_lag": {"market.ticks": ticks - marks, "paper.signals.raw": 7}}  # fmt: skip
 
 
 def test_tick_flow_when_feed_starts_late_then_rates_from_first_ticks_not_window_start() -> None:

@@ -74,14 +74,11 @@ class Command(BaseCommand):
                     break
                 if opts["count"]:
                     frame = frame[: opts["count"] - sent]
-                # Encoded first, then produced back to back: the producer sends a frame as a few large
-                # batches, not a small one each millisecond the encoding takes (Tansu's cost grows with
-                # its batches, docs/performance.md).
-                encoded = [
-                    (topics.tick_key(t.instrument_token), envelope.encode(tick_envelope(t))) for t in frame
-                ]
-                for key, value in encoded:
-                    kafka.produce(producer, topics.MARKET_TICKS, key, value)
+                kafka.produce_all(
+                    producer,
+                    [(topics.MARKET_TICKS, topics.tick_key(t.instrument_token), envelope.encode(tick_envelope(t)))
+                     for t in frame],
+                )  # fmt: skip
                 if opts["record"]:
                     recorded.extend(frame)
                 sent += len(frame)

@@ -57,10 +57,7 @@ class Command(BaseCommand):
                         ticks += 1
                         self._on_message(msg, runner, producer, out)
                     structlog.contextvars.unbind_contextvars("correlation_id", "event_id")
-                    # The batch's signals back to back: a few large produce batches, not one a tick.
-                    for topic, key, value in out:
-                        kafka.produce(producer, topic, key, value)
-                        metrics.messages_out(topics.broker_of(topic), STAGE, topic).inc()
+                    metrics.count_outputs(STAGE, kafka.produce_all(producer, out))
                     signals += len(out)
                     kafka.flush(producer)  # signals durable before the ticks' offsets pass
                     if offsets := kafka.next_offsets(batch):
