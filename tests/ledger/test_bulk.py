@@ -3,6 +3,7 @@ rows given; inserted rows read back as `bulk_create` would have stored them, ord
 
 from __future__ import annotations
 
+import zoneinfo
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -124,3 +125,17 @@ def test_orders_with_a_fill_already_in_the_ledger_store_nothing_at_all() -> None
         _paper_record([(order, [_fill(order, 1)])])  # fill id f1 again
 
     assert list(Order.objects.values_list("order_id", flat=True)) == ["o9"]
+
+
+def test_insert_rows_keeps_text_decimals_big_integers_and_instants_exactly() -> None:
+    ist = datetime(2026, 1, 5, 9, 30, 7, 654321, tzinfo=zoneinfo.ZoneInfo("Asia/Kolkata"))
+    odd = _order(7)
+    odd.reason, odd.symbol = 'a "quoted" \\ back\'slash, ₹ é\nline %s {x}', "M&M"
+    odd.price, odd.ts_event, odd.created_at = Decimal("1234567.8901"), 2**63 - 1, ist
+
+    bulk.insert_rows([odd])
+
+    stored = Order.objects.get(pk=odd.pk)
+    assert (stored.reason, stored.symbol) == (odd.reason, "M&M")
+    assert (stored.price, stored.ts_event, stored.created_at) == (Decimal("1234567.8901"), 2**63 - 1, ist)
+    assert stored.trigger_price is None
