@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import msgspec
 from django.db import connections, models
+from django.db.models.options import Options
 
 _json = msgspec.json.Encoder(decimal_format="string")
 _PLAIN = (
@@ -61,9 +62,7 @@ def insert_statement(
     fields = [
         f for f in meta.concrete_fields if f is not meta.pk and (parent is None or f.name != parent.field)
     ]
-    odd = [f.name for f in fields if not isinstance(f, _PLAIN)]
-    if odd:
-        raise TypeError(f"insert_rows: {meta.label} has columns it does not convert: {', '.join(odd)}")
+    _plain_only(meta, fields)
     related_keys_take(rows, [f for f in fields if isinstance(f, models.ForeignKey)])
     quote = connections[using].ops.quote_name
     table, names = quote(meta.db_table), [quote(f.column) for f in fields]
@@ -86,6 +85,12 @@ def insert_statement(
         f"RETURNING {', '.join(quote(meta.get_field(name).column) for name in returning)}"
     )
     return sql, [rows_json(rows, fields)]
+
+
+def _plain_only(meta: Options, fields: Sequence[models.Field]) -> None:
+    odd = [f.name for f in fields if not isinstance(f, _PLAIN)]
+    if odd:
+        raise TypeError(f"bulk: {meta.label} has columns it does not convert: {', '.join(odd)}")
 
 
 def rows_json(rows: Sequence[models.Model], fields: Sequence[models.Field]) -> str:
@@ -130,21 +135,17 @@ def update_rows(rows: Sequence[models.Model], fields: Sequence[str], *, using: s
     if not rows:
         return 0
     meta = type(rows[0])._meta
-    connection = connections[using]
-    quote = connection.ops.quote_name
     columns = [meta.pk, *(meta.get_field(name) for name in fields)]
-    # Each placeholder carries its column's type, so PostgreSQL never has to guess from the first row.
-    row_sql = "(" + ", ".join(f"%s::{field.db_type(connection)}" for field in columns) + ")"
-    params: list[object] = []
-    for row in rows:
-        params.extend(field.get_db_prep_save(getattr(row, field.attname), connection) for field in columns)
-    names = ", ".join(quote(field.column) for field in columns)
+    _plain_only(meta, columns)
+    quote = connections[using].ops.quote_name
+    table, pk = quote(meta.db_table), quote(meta.pk.column)
     assignments = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in columns[1:])
-    pk = quote(meta.pk.column)
+    # The rows as one JSON parameter (see `insert_statement`), where a VALUES list of rows x columns
+    # placeholders was a new statement for the driver to parse each batch.
     sql = (
-        f"UPDATE {quote(meta.db_table)} AS t SET {assignments} "
-        f"FROM (VALUES {', '.join([row_sql] * len(rows))}) AS v ({names}) WHERE t.{pk} = v.{pk}"
+        f"UPDATE {table} AS t SET {assignments} "
+        f"FROM json_populate_recordset(NULL::{table}, %s::json) AS v WHERE t.{pk} = v.{pk}"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, [rows_json(rows, columns)])
         return cursor.rowcount

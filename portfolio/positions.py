@@ -38,6 +38,11 @@ class Position:
     sell_value: int = 0
     fills: int = 0
 
+    def amounts(self) -> dict[str, int]:
+        """Every field by name. `dataclasses.asdict` deep-copies each value: a fifth of the portfolio
+        step's time (cProfile) for a handful of ints."""
+        return {name: getattr(self, name) for name in Position.__slots__}
+
     @property
     def average_price(self) -> Decimal:
         """In rupees, for display; the ledger itself never divides the cost."""

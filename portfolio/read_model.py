@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from decimal import Decimal
 
 from alphapanda import redis_conn
@@ -109,7 +109,7 @@ def _totals_set(target, broker: str, totals: Mapping[int, tuple[int, int]], vers
 
 
 def _position_set(target, broker: str, strategy: str, token: int, symbol: str, position: Position) -> None:
-    value = asdict(position) | {"strategy": strategy, "token": token, "symbol": symbol}
+    value = position.amounts() | {"strategy": strategy, "token": token, "symbol": symbol}
     _set_if_newer(target, positions_key(broker), f"{strategy}|{token}", value, position.fills)
 
 

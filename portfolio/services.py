@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict
 from decimal import Decimal
 
 from django.conf import settings
@@ -134,7 +133,7 @@ def fills_apply(*, broker: str, messages: list[envelope.Message]) -> list[Outgoi
             position = apply_fill(
                 _domain(row), side=fill.side, quantity=fill.quantity, price=price, charges=charges
             )
-            for name, value in asdict(position).items():
+            for name, value in position.amounts().items():
                 setattr(row, name, value)
             row.product, row.updated_at = fill.product.value, now
             changed[(fill.strategy, fill.instrument_token)] = row
@@ -240,7 +239,7 @@ def rebuild(*, broker: str, fills: Iterable[events.Fill]) -> tuple[int, int]:
                 instrument_token=t,
                 symbol=symbols[(s, t)],
                 product=products[(s, t)],
-                **asdict(p),
+                **p.amounts(),
             )
             for (s, t), p in positions.items()
         )

@@ -94,7 +94,7 @@ def test_insert_rows_of_a_duplicate_key_raises_integrity_error_and_stores_nothin
 
 
 def test_insert_rows_refuses_a_model_with_columns_it_does_not_convert() -> None:
-    with pytest.raises(TypeError, match=r"trading\.Strategy has columns it does not convert: .*params"):
+    with pytest.raises(TypeError, match=r"bulk: trading\.Strategy has columns it does not convert: .*params"):
         bulk.insert_rows([Strategy(name="x", kind="rsi", params={}, brokers=["paper"])])
 
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import functools
 import itertools
 import random
@@ -327,3 +328,9 @@ def test_summarize_for_any_fills_equity_is_starting_cash_plus_net_pnl(
 
     assert summary.equity == starting_cash + summary.realized - summary.charges + summary.unrealized
     assert summary.pnl == summary.realized - summary.charges + summary.unrealized
+
+
+def test_amounts_name_every_field_with_its_value() -> None:
+    position = Position(*range(1, len(Position.__slots__) + 1))
+    assert position.amounts() == dataclasses.asdict(position)
+    assert list(position.amounts()) == [f.name for f in dataclasses.fields(Position)]
