@@ -8,6 +8,7 @@ which payload schema) is acceptable, and the broker in the envelope must be the 
 from __future__ import annotations
 
 import functools
+import hashlib
 import time
 import uuid
 from dataclasses import dataclass
@@ -79,13 +80,21 @@ _payload_decoders = {t: msgspec.json.Decoder(p) for t, p in PAYLOAD_TYPES.items(
 _encoder = msgspec.json.Encoder(decimal_format="string")
 
 
+_NAMESPACE = uuid.NAMESPACE_OID.bytes
+
+
 def new_id() -> str:
     return uuid.uuid4().hex
 
 
 def derive_id(parent_id: str, purpose: str) -> str:
-    """A deterministic child id, so a replayed step produces the same event and dedup catches it."""
-    return uuid.uuid5(uuid.NAMESPACE_OID, f"{parent_id}/{purpose}").hex
+    """A deterministic child id, so a replayed step produces the same event and dedup catches it: the
+    hex of `uuid.uuid5(NAMESPACE_OID, "parent/purpose")`, built without the `UUID` object (0.9 µs, not
+    3.4; a signal derives a handful on its way to the portfolio)."""
+    digest = bytearray(hashlib.sha1(_NAMESPACE + f"{parent_id}/{purpose}".encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # the RFC 4122 variant
+    return digest.hex()
 
 
 def now_ns() -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -380,6 +381,12 @@ def test_derive_id_when_purpose_differs_then_id_differs() -> None:
 
 def test_derive_id_when_parent_differs_then_id_differs() -> None:
     assert envelope.derive_id("parent-1", "order") != envelope.derive_id("parent-2", "order")
+
+
+@given(parent=st.text(max_size=64), purpose=st.text(max_size=16))
+@example(parent="0" * 32, purpose="fill/0")
+def test_derive_id_is_the_hex_of_uuid5_so_ids_already_in_ledgers_are_derived_again(parent, purpose) -> None:
+    assert envelope.derive_id(parent, purpose) == uuid.uuid5(uuid.NAMESPACE_OID, f"{parent}/{purpose}").hex
 
 
 def test_derive_id_when_derived_then_fits_event_id_limits() -> None:
