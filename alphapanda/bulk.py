@@ -15,13 +15,20 @@ by the table's columns.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import TypeVar
 
 import msgspec
 from django.db import connections, models
+from django.db.models import signals
+from django.db.models.base import ModelState
 from django.db.models.options import Options
 
+M = TypeVar("M", bound=models.Model)
 _json = msgspec.json.Encoder(decimal_format="string")
 _PLAIN = (
     models.CharField,
@@ -44,6 +51,48 @@ class Parent:
     name: str
     match: str
     by: str
+
+
+def new_row(model: type[M], **values: object) -> M:
+    """A new, unsaved row of `model`: `values` by field, the rest at their defaults. Built without
+    `Model.__init__`, which matches every keyword to its field: 22% of the paper trading step's time
+    (cProfile, batches of 400) for an order and its fill, 12 µs a row where this takes 4. A foreign
+    key may be given as its row, under the field's name. Models whose construction something
+    listens to (`pre_init`, `post_init`) are built the usual way."""
+    if signals.pre_init.has_listeners(model) or signals.post_init.has_listeners(model):
+        return model(**values)
+    defaults, relations = _construction(model)
+    row = model.__new__(model)
+    row._state = ModelState()
+    attributes = row.__dict__
+    for attname, default in defaults.items():
+        attributes[attname] = default() if callable(default) else default
+    for name, value in values.items():
+        if name in relations:
+            relations[name].set_cached_value(row, value)
+            attributes[relations[name].attname] = None if value is None else value.pk
+        elif name in defaults:
+            attributes[name] = value
+        else:
+            raise TypeError(f"{model.__name__} has no field {name}")
+    return row
+
+
+_IMMUTABLE = (type(None), bool, int, str, Decimal, date)  # date: datetimes too
+
+
+@functools.cache
+def _construction(model: type[models.Model]) -> tuple[dict[str, object], dict[str, models.ForeignKey]]:
+    """`model`'s defaults by attribute name (the field's `get_default` where each row needs its own:
+    a callable default, or a mutable value no two rows may share) and its foreign keys by name."""
+    defaults: dict[str, object] = {}
+    for field in model._meta.concrete_fields:
+        own = (field.has_default() and callable(field.default)) or not isinstance(
+            field.get_default(), _IMMUTABLE
+        )
+        defaults[field.attname] = field.get_default if own else field.get_default()
+    relations = {f.name: f for f in model._meta.concrete_fields if isinstance(f, models.ForeignKey)}
+    return defaults, relations
 
 
 def insert_statement(

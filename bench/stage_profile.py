@@ -132,7 +132,7 @@ def _run_stage(name: str, task, topic: str, records: list, batch: int, profile: 
 
 def _profile_of(name: str, profiler: cProfile.Profile) -> None:
     out = io.StringIO()
-    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(25)
+    pstats.Stats(profiler, stream=out).sort_stats(os.environ.get("PROFILE_SORT", "cumulative")).print_stats(25)
     print(f"--- {name} profile ---\n{out.getvalue()}")
 
 

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from alphapanda import envelope, events, topics
+from alphapanda import bulk, envelope, events, topics
 from alphapanda.batches import Outgoing
 from trading.models import Fill, Order
 from trading.traders.paper import PricedFill
@@ -145,7 +145,8 @@ def fills_build(
     built = []
     for key, priced in fills:
         built.append(
-            Fill(
+            bulk.new_row(
+                Fill,
                 broker=order.broker,
                 fill_id=fill_id(order, key),
                 order=order,

@@ -44,7 +44,8 @@ def _apply_execution(
 def _new_order(broker: str, message: envelope.Message, *, status: events.OrderStatus, now: datetime) -> Order:
     signal: events.Signal = message.payload
     order_id = envelope.derive_id(message.id, "order")
-    return Order(
+    return bulk.new_row(
+        Order,
         broker=broker,
         order_id=order_id,
         signal_id=message.id,

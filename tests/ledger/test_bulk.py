@@ -139,3 +139,38 @@ def test_insert_rows_keeps_text_decimals_big_integers_and_instants_exactly() -> 
     assert (stored.reason, stored.symbol) == (odd.reason, "M&M")
     assert (stored.price, stored.ts_event, stored.created_at) == (Decimal("1234567.8901"), 2**63 - 1, ist)
     assert stored.trigger_price is None
+
+
+def _attributes(row: Order | Fill | Strategy) -> dict[str, object]:
+    return {f.attname: getattr(row, f.attname) for f in type(row)._meta.concrete_fields}
+
+
+def test_new_row_is_the_row_the_orm_builds_defaults_and_relation_included() -> None:
+    order = _order(3)
+    order.pk = 41
+    given = {f.attname: getattr(order, f.attname) for f in Order._meta.concrete_fields
+             if f.attname not in ("id", "filled_quantity", "average_price", "brokerage_paid", "tag")}  # fmt: skip
+
+    built = bulk.new_row(Order, **given)
+    fill = bulk.new_row(Fill, order=order, fill_id="f1", price=Decimal("1.5"))
+
+    assert _attributes(built) == _attributes(Order(**given))
+    assert built._state.adding and built._state.db is None and built.pk is None
+    assert (built.filled_quantity, built.average_price, built.tag) == (0, 0, "")
+    assert fill.order is order and fill.order_id == 41
+    assert _attributes(fill) == _attributes(Fill(order=order, fill_id="f1", price=Decimal("1.5")))
+    with pytest.raises(TypeError, match="Order has no field colour"):
+        bulk.new_row(Order, colour="red")
+
+
+def test_new_row_gives_each_row_its_own_mutable_default() -> None:
+    first, second = bulk.new_row(Strategy, name="a"), bulk.new_row(Strategy, name="b")
+    first.params["window"] = 20
+    first.brokers.append("paper")
+    assert (second.params, second.brokers) == ({}, [])
+    assert _attributes(second) == _attributes(Strategy(name="b"))
+
+
+def test_new_row_saves_and_reads_back_as_a_row_built_the_usual_way() -> None:
+    bulk.insert_rows([bulk.new_row(Order, **_attributes(_order(5)) | {"id": None})])
+    assert Order.objects.get(order_id="o5").price == Decimal("1410.05")
