@@ -16,7 +16,7 @@ by the table's columns.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -61,17 +61,18 @@ def new_row(model: type[M], **values: object) -> M:
     listens to (`pre_init`, `post_init`) are built the usual way."""
     if signals.pre_init.has_listeners(model) or signals.post_init.has_listeners(model):
         return model(**values)
-    defaults, relations = _construction(model)
+    constants, per_row, relations = _construction(model)
     row = model.__new__(model)
     row._state = ModelState()
     attributes = row.__dict__
-    for attname, default in defaults.items():
-        attributes[attname] = default() if callable(default) else default
+    attributes.update(constants)
+    for attname, default in per_row:
+        attributes[attname] = default()
     for name, value in values.items():
         if name in relations:
             relations[name].set_cached_value(row, value)
             attributes[relations[name].attname] = None if value is None else value.pk
-        elif name in defaults:
+        elif name in attributes:
             attributes[name] = value
         else:
             raise TypeError(f"{model.__name__} has no field {name}")
@@ -82,17 +83,22 @@ _IMMUTABLE = (type(None), bool, int, str, Decimal, date)  # date: datetimes too
 
 
 @functools.cache
-def _construction(model: type[models.Model]) -> tuple[dict[str, object], dict[str, models.ForeignKey]]:
-    """`model`'s defaults by attribute name (the field's `get_default` where each row needs its own:
-    a callable default, or a mutable value no two rows may share) and its foreign keys by name."""
-    defaults: dict[str, object] = {}
+def _construction(
+    model: type[models.Model],
+) -> tuple[dict[str, object], list[tuple[str, Callable[[], object]]], dict[str, models.ForeignKey]]:
+    """`model`'s defaults by attribute name: those all rows share, and the `get_default` of those each
+    row needs its own (a callable default, or a mutable value no two rows may share); and its
+    foreign keys by name."""
+    constants: dict[str, object] = {}
+    per_row: list[tuple[str, Callable[[], object]]] = []
     for field in model._meta.concrete_fields:
-        own = (field.has_default() and callable(field.default)) or not isinstance(
-            field.get_default(), _IMMUTABLE
-        )
-        defaults[field.attname] = field.get_default if own else field.get_default()
+        default = field.get_default()
+        if (field.has_default() and callable(field.default)) or not isinstance(default, _IMMUTABLE):
+            per_row.append((field.attname, field.get_default))
+        else:
+            constants[field.attname] = default
     relations = {f.name: f for f in model._meta.concrete_fields if isinstance(f, models.ForeignKey)}
-    return defaults, relations
+    return constants, per_row, relations
 
 
 def insert_statement(

@@ -155,7 +155,7 @@ def _applied_record(broker: str, fills: list[events.Fill], *, now) -> list[event
     """Record the fills as applied, in one statement; those not applied before (the rest are
     redeliveries, already in the ledger), in the batch's order."""
     rows = [
-        AppliedFill(broker=broker, fill_id=f.fill_id, strategy=f.strategy, instrument_token=f.instrument_token,
+        bulk.new_row(AppliedFill, broker=broker, fill_id=f.fill_id, strategy=f.strategy, instrument_token=f.instrument_token,
                     applied_at=now)
         for f in fills
     ]  # fmt: skip

@@ -58,7 +58,8 @@ def signals_validate(*, broker: str, messages: list[envelope.Message], now: date
                                         product=signal.product.value, market_ts=signal.ts)  # fmt: skip
             rejection = rules.evaluate(signal, limits=limits, exposure=exposure)
             context.trades_today += rejection is None
-            rows.append(SignalDecision(
+            rows.append(bulk.new_row(
+                SignalDecision,
                 broker=broker,
                 signal_id=message.id,
                 correlation_id=message.envelope.correlation_id,
