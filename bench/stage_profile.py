@@ -6,7 +6,7 @@ fills through the portfolio batch, B records a task, as the bridge would send th
 (the bench's two ticks a signal) over the same instruments through the ticks batch, 2B a task, which
 marks the positions just made. Prints µs per message per stage, the median task's ms and, with
 --profile, the top functions by cumulative time (`PROFILE_SORT=tottime`: by their own time, where
-waits on PostgreSQL and Kafka show): the profile that guides the pipeline's optimisation
+waits on PostgreSQL and Kafka show; `PROFILE_LINES=N` for more than 25): the profile that guides the pipeline's optimisation
 (docs/performance.md).
 """
 
@@ -133,9 +133,8 @@ def _run_stage(name: str, task, topic: str, records: list, batch: int, profile: 
 
 def _profile_of(name: str, profiler: cProfile.Profile) -> None:
     out = io.StringIO()
-    pstats.Stats(profiler, stream=out).sort_stats(os.environ.get("PROFILE_SORT", "cumulative")).print_stats(
-        25
-    )
+    stats = pstats.Stats(profiler, stream=out).sort_stats(os.environ.get("PROFILE_SORT", "cumulative"))
+    stats.print_stats(int(os.environ.get("PROFILE_LINES", "25")))
     print(f"--- {name} profile ---\n{out.getvalue()}")
 
 

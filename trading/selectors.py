@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import django_filters
+from django.db import connection
 from django.db.models import Q, QuerySet
 
 from alphapanda.events import OrderStatus
@@ -60,12 +61,28 @@ def instrument_get(token: int) -> DomainInstrument | None:
     return by_token.get(token)
 
 
+# The tick step's two reads, every batch, in SQL: the ORM compiled each anew each time, 1-2 ms a
+# batch of ticks of the worker's fixed cost, where running them takes 0.1-0.5 ms. The ids and tokens
+# go as one array each, so the statement is the same whatever the batch holds.
+_OPEN_ORDERS = (
+    f"SELECT * FROM {Order._meta.db_table} WHERE broker = %s AND status = ANY(%s) "
+    "AND instrument_token = ANY(%s) ORDER BY created_at, id"
+)
+_CAUSED = f"SELECT id FROM {Fill._meta.db_table} WHERE broker = %s AND source_event_id = ANY(%s)"
+
+
 def open_orders(*, broker: str, tokens: Iterable[int]) -> list[Order]:
-    return list(
-        Order.objects.filter(
-            broker=broker, status__in=OPEN_STATUSES, instrument_token__in=list(tokens)
-        ).order_by("created_at", "id")
-    )
+    """The broker's resting orders in these instruments, oldest first."""
+    return list(Order.objects.raw(_OPEN_ORDERS, [broker, list(OPEN_STATUSES), list(tokens)]))
+
+
+def fills_caused_by(*, broker: str, event_ids: Sequence[str]) -> list[Fill]:
+    """The fills these events (signals, ticks) caused, in the order they were recorded, each with its
+    order: what a redelivered batch emits again. Usually none, which one short query tells."""
+    with connection.cursor() as cursor:
+        cursor.execute(_CAUSED, [broker, list(event_ids)])
+        keys = [key for (key,) in cursor.fetchall()]
+    return list(Fill.objects.filter(pk__in=keys).select_related("order").order_by("id")) if keys else []
 
 
 def recent_fills(*, broker: str, limit: int = 5) -> list[Fill]:

@@ -105,11 +105,7 @@ def signals_execute(*, broker: str, messages: list[envelope.Message], now: datet
             orders[order.signal_id], fills[order.signal_id] = order, order_fills
         read_model.activity_add(broker, orders=len(built), fills=sum(len(f) for _, f in built))
     if replayed:
-        for fill in (
-            Fill.objects.filter(broker=broker, source_event_id__in=replayed)
-            .select_related("order")
-            .order_by("id")
-        ):
+        for fill in selectors.fills_caused_by(broker=broker, event_ids=replayed):
             fills.setdefault(fill.source_event_id, []).append(fill)
     return [out for m in unique for out in ledger.order_outputs(broker, orders[m.id], fills.get(m.id, []))]
 
@@ -202,9 +198,8 @@ def ticks_process(*, broker: str, messages: list[envelope.Message], now: datetim
     if broker != "paper":
         return []
     mis_square_off(broker=broker, latest_tick_ns=max(t.ts for _, t in ticks), equity=equity, now=now)
-    tick_ids = [tick_id for tick_id, _ in ticks]
-    done = Fill.objects.filter(broker=broker, source_event_id__in=tick_ids).select_related("order")
-    outputs = ledger.fill_outputs(broker, done.order_by("id"))  # replay of ticks already matched
+    done = selectors.fills_caused_by(broker=broker, event_ids=[tick_id for tick_id, _ in ticks])
+    outputs = ledger.fill_outputs(broker, done)  # replay of ticks already matched
     created: list[Fill] = []
     for order in selectors.open_orders(broker=broker, tokens={t.instrument_token for _, t in ticks}):
         created += _match_order(order, ticks, now=now)
