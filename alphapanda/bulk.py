@@ -111,7 +111,7 @@ def insert_statement(
 ) -> tuple[str, list]:
     """`INSERT` of new rows of one model in one statement, returning the `returning` columns: for
     `insert_rows`, or to compose into a larger statement. Every column must be of a plain type
-    (`_PLAIN`) the driver adapts itself. With `skip_conflicts`, rows that break a unique constraint
+    (`_PLAIN`): its JSON value is what PostgreSQL reads. With `skip_conflicts`, rows that break a unique constraint
     are left out and return nothing; with `parent`, a foreign key comes from rows inserted alongside."""
     meta = type(rows[0])._meta
     fields = [
