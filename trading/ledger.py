@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from alphapanda import bulk, envelope, events, topics
 from alphapanda.batches import Outgoing
+from trading import selectors
 from trading.models import Fill, Order
 from trading.traders.paper import PricedFill
 
@@ -126,8 +127,7 @@ def order_outputs(broker: str, order: Order, fills: Iterable[Fill] | None = None
     if order.status in (events.OrderStatus.REJECTED, events.OrderStatus.CANCELLED):
         outputs += failure_outputs(broker, order)
     if fills is None:
-        fills = Fill.objects.filter(broker=broker, source_event_id=order.signal_id).select_related("order")
-        fills = fills.order_by("id")
+        fills = selectors.fills_caused_by(broker=broker, event_ids=[order.signal_id])
     return outputs + fill_outputs(broker, fills)
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from alphapanda import bulk
 from tests.ledger.test_bulk import _fill, _order
-from trading import selectors
+from trading import ledger, selectors
 
 pytestmark = pytest.mark.django_db
 
@@ -49,3 +49,15 @@ def test_fills_caused_by_are_the_events_fills_in_recorded_order_with_their_order
         "f3"
     ]
     assert selectors.fills_caused_by(broker="paper", event_ids=[]) == []
+
+
+def test_a_redelivered_signal_emits_again_the_fills_its_order_made_and_no_others() -> None:
+    order = _stored(1, status="COMPLETE")
+    fills = [_fill(order, 1), _fill(order, 2), _fill(_stored(2), 3)]
+    fills[2].broker, fills[2].source_event_id = "zerodha", "s1"  # the same event id on another broker
+    bulk.insert_rows(fills)
+
+    outputs = ledger.order_outputs("paper", order)  # fills not given: read from the ledger
+
+    assert [o.topic for o in outputs] == ["paper.orders.placed", "paper.orders.filled", "paper.orders.filled"]
+    assert [o.envelope.id for o in outputs[1:]] == ["f1", "f2"]
