@@ -66,13 +66,13 @@ def new_row(model: type[M], **values: object) -> M:
     row._state = ModelState()
     attributes = row.__dict__
     attributes.update(constants)
-    for attname, default in per_row:
+    for attname, default in per_row.items():
         attributes[attname] = default()
     for name, value in values.items():
         if name in relations:
             relations[name].set_cached_value(row, value)
             attributes[relations[name].attname] = None if value is None else value.pk
-        elif name in attributes:
+        elif name in constants or name in per_row:
             attributes[name] = value
         else:
             raise TypeError(f"{model.__name__} has no field {name}")
@@ -85,16 +85,16 @@ _IMMUTABLE = (type(None), bool, int, str, Decimal, date)  # date: datetimes too
 @functools.cache
 def _construction(
     model: type[models.Model],
-) -> tuple[dict[str, object], list[tuple[str, Callable[[], object]]], dict[str, models.ForeignKey]]:
+) -> tuple[dict[str, object], dict[str, Callable[[], object]], dict[str, models.ForeignKey]]:
     """`model`'s defaults by attribute name: those all rows share, and the `get_default` of those each
     row needs its own (a callable default, or a mutable value no two rows may share); and its
     foreign keys by name."""
     constants: dict[str, object] = {}
-    per_row: list[tuple[str, Callable[[], object]]] = []
+    per_row: dict[str, Callable[[], object]] = {}
     for field in model._meta.concrete_fields:
         default = field.get_default()
         if (field.has_default() and callable(field.default)) or not isinstance(default, _IMMUTABLE):
-            per_row.append((field.attname, field.get_default))
+            per_row[field.attname] = field.get_default
         else:
             constants[field.attname] = default
     relations = {f.name: f for f in model._meta.concrete_fields if isinstance(f, models.ForeignKey)}
@@ -111,8 +111,9 @@ def insert_statement(
 ) -> tuple[str, list]:
     """`INSERT` of new rows of one model in one statement, returning the `returning` columns: for
     `insert_rows`, or to compose into a larger statement. Every column must be of a plain type
-    (`_PLAIN`): its JSON value is what PostgreSQL reads. With `skip_conflicts`, rows that break a unique constraint
-    are left out and return nothing; with `parent`, a foreign key comes from rows inserted alongside."""
+    (`_PLAIN`): its JSON value is what PostgreSQL reads. With `skip_conflicts`, rows that break a
+    unique constraint are left out and return nothing; with `parent`, a foreign key comes from rows
+    inserted alongside."""
     meta = type(rows[0])._meta
     fields = [
         f for f in meta.concrete_fields if f is not meta.pk and (parent is None or f.name != parent.field)
@@ -139,7 +140,7 @@ def insert_statement(
         f"{' ON CONFLICT DO NOTHING' if skip_conflicts else ''} "
         f"RETURNING {', '.join(quote(meta.get_field(name).column) for name in returning)}"
     )
-    return sql, [rows_json(rows, fields)]
+    return sql, [_rows_json(rows, fields)]
 
 
 def _plain_only(meta: Options, fields: Sequence[models.Field]) -> None:
@@ -148,7 +149,7 @@ def _plain_only(meta: Options, fields: Sequence[models.Field]) -> None:
         raise TypeError(f"bulk: {meta.label} has columns it does not convert: {', '.join(odd)}")
 
 
-def rows_json(rows: Sequence[models.Model], fields: Sequence[models.Field]) -> str:
+def _rows_json(rows: Sequence[models.Model], fields: Sequence[models.Field]) -> str:
     """The rows as a JSON array of objects keyed by column: decimals as strings (exact), datetimes in
     RFC 3339 with their offset, as PostgreSQL's input functions read them."""
     return _json.encode([{f.column: getattr(row, f.attname) for f in fields} for row in rows]).decode()
@@ -202,5 +203,5 @@ def update_rows(rows: Sequence[models.Model], fields: Sequence[str], *, using: s
         f"FROM json_populate_recordset(NULL::{table}, %s::json) AS v WHERE t.{pk} = v.{pk}"
     )
     with connections[using].cursor() as cursor:
-        cursor.execute(sql, [rows_json(rows, columns)])
+        cursor.execute(sql, [_rows_json(rows, columns)])
         return cursor.rowcount
