@@ -4,7 +4,7 @@ rows given; inserted rows read back as `bulk_create` would have stored them, ord
 from __future__ import annotations
 
 import zoneinfo
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 
 import pytest
@@ -13,11 +13,11 @@ from django.forms.models import model_to_dict
 
 from alphapanda import bulk
 from portfolio.models import Position as PositionRow
+from tests.support import ledger_rows
 from trading.models import Fill, Order, Strategy
 from trading.services import _paper_record
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("clean_redis")]
-T1 = datetime(2026, 1, 5, 4, 0, 7, 123456, tzinfo=UTC)
 
 
 def _position(strategy: str, token: int, **values: object) -> PositionRow:
@@ -30,7 +30,7 @@ def test_each_row_gets_its_own_values_and_nothing_else_changes() -> None:
     rows = [_position("mom", token, quantity=1, cost=100, realized=5) for token in range(1, 301)]
     untouched = _position("other", 1, quantity=7, cost=700)
     for n, row in enumerate(rows):
-        row.quantity, row.cost, row.product, row.updated_at = -n, -(2**40) - n, "CNC", T1
+        row.quantity, row.cost, row.product, row.updated_at = -n, -(2**40) - n, "CNC", ledger_rows.T1
         row.realized = 999  # set but not named: must not be written
 
     assert bulk.update_rows(rows, ["quantity", "cost", "product", "updated_at"]) == 300
@@ -38,7 +38,11 @@ def test_each_row_gets_its_own_values_and_nothing_else_changes() -> None:
     stored = {r.instrument_token: r for r in PositionRow.objects.filter(strategy="mom")}
     for n, token in enumerate(range(1, 301)):
         assert (stored[token].quantity, stored[token].cost) == (-n, -(2**40) - n)
-        assert (stored[token].product, stored[token].updated_at, stored[token].realized) == ("CNC", T1, 5)
+        assert (stored[token].product, stored[token].updated_at, stored[token].realized) == (
+            "CNC",
+            ledger_rows.T1,
+            5,
+        )
     untouched.refresh_from_db()
     assert (untouched.quantity, untouched.cost, untouched.product) == (7, 700, "MIS")
 
@@ -47,29 +51,12 @@ def test_no_rows_writes_nothing() -> None:
     assert bulk.update_rows([], ["quantity"]) == 0
 
 
-def _order(n: int) -> Order:
-    return Order(broker="paper", correlation_id=f"c{n}", strategy="mom", instrument_token=738561,
-                 symbol="RELIANCE", exchange="NSE", side="BUY", quantity=n + 1, product="MIS",
-                 ts_event=1_767_000_000_000_000_000 + n, order_id=f"o{n}", signal_id=f"s{n}",
-                 order_type="LIMIT", price=Decimal("1410.05"), status="COMPLETE", last_tick_ts=n,
-                 created_at=T1, updated_at=T1, triggered=bool(n % 2), reason="")  # fmt: skip
-
-
-def _fill(order: Order, n: int) -> Fill:
-    money = Decimal("0.01") * n
-    return Fill(broker="paper", correlation_id=order.correlation_id, strategy="mom", instrument_token=738561,
-                symbol="RELIANCE", exchange="NSE", side="BUY", quantity=order.quantity, product="MIS",
-                ts_event=order.ts_event, fill_id=f"f{n}", order=order, price=Decimal("1410.10"),
-                brokerage=money, stt=money, exchange_charges=money, sebi=money, stamp=money, gst=money,
-                charges=6 * money, source_event_id=order.signal_id, filled_at=T1)  # fmt: skip
-
-
 def test_insert_rows_stores_what_bulk_create_would_and_sets_keys_and_relations() -> None:
-    ours = [_order(n) for n in range(3)]
-    theirs = [_order(n) for n in range(3, 6)]
+    ours = [ledger_rows.order(n) for n in range(3)]
+    theirs = [ledger_rows.order(n) for n in range(3, 6)]
     bulk.insert_rows(ours)
     Order.objects.bulk_create(theirs)
-    bulk.insert_rows([_fill(o, n) for n, o in enumerate(ours)])
+    bulk.insert_rows([ledger_rows.fill(o, n) for n, o in enumerate(ours)])
 
     assert all(o.pk and not o._state.adding for o in ours)
     stored = {o.order_id: model_to_dict(o, exclude=["id", "order_id", "signal_id", "correlation_id",
@@ -87,9 +74,9 @@ def test_insert_rows_stores_what_bulk_create_would_and_sets_keys_and_relations()
 
 
 def test_insert_rows_of_a_duplicate_key_raises_integrity_error_and_stores_nothing() -> None:
-    bulk.insert_rows([_order(1)])
+    bulk.insert_rows([ledger_rows.order(1)])
     with pytest.raises(IntegrityError), transaction.atomic():
-        bulk.insert_rows([_order(2), _order(1)])
+        bulk.insert_rows([ledger_rows.order(2), ledger_rows.order(1)])
     assert list(Order.objects.values_list("order_id", flat=True)) == ["o1"]
 
 
@@ -99,8 +86,12 @@ def test_insert_rows_refuses_a_model_with_columns_it_does_not_convert() -> None:
 
 
 def test_orders_and_their_fills_in_one_statement_each_fill_under_its_own_order() -> None:
-    orders = [_order(n) for n in range(3)]
-    fills = [_fill(orders[0], 0), _fill(orders[2], 1), _fill(orders[2], 2)]  # the second order: none
+    orders = [ledger_rows.order(n) for n in range(3)]
+    fills = [
+        ledger_rows.fill(orders[0], 0),
+        ledger_rows.fill(orders[2], 1),
+        ledger_rows.fill(orders[2], 2),
+    ]  # the second order: none
 
     _paper_record([(orders[0], fills[:1]), (orders[1], []), (orders[2], fills[1:])])
 
@@ -116,20 +107,20 @@ def test_orders_and_their_fills_in_one_statement_each_fill_under_its_own_order()
 
 
 def test_orders_with_a_fill_already_in_the_ledger_store_nothing_at_all() -> None:
-    earlier = _order(9)
+    earlier = ledger_rows.order(9)
     bulk.insert_rows([earlier])
-    bulk.insert_rows([_fill(earlier, 1)])
-    order = _order(1)
+    bulk.insert_rows([ledger_rows.fill(earlier, 1)])
+    order = ledger_rows.order(1)
 
     with pytest.raises(IntegrityError), transaction.atomic():
-        _paper_record([(order, [_fill(order, 1)])])  # fill id f1 again
+        _paper_record([(order, [ledger_rows.fill(order, 1)])])  # fill id f1 again
 
     assert list(Order.objects.values_list("order_id", flat=True)) == ["o9"]
 
 
 def test_insert_rows_keeps_text_decimals_big_integers_and_instants_exactly() -> None:
     ist = datetime(2026, 1, 5, 9, 30, 7, 654321, tzinfo=zoneinfo.ZoneInfo("Asia/Kolkata"))
-    odd = _order(7)
+    odd = ledger_rows.order(7)
     odd.reason, odd.symbol = 'a "quoted" \\ back\'slash, ₹ é\nline %s {x}', "M&M"
     odd.price, odd.ts_event, odd.created_at = Decimal("1234567.8901"), 2**63 - 1, ist
 
@@ -146,7 +137,7 @@ def _attributes(row: Order | Fill | Strategy) -> dict[str, object]:
 
 
 def test_new_row_is_the_row_the_orm_builds_defaults_and_relation_included() -> None:
-    order = _order(3)
+    order = ledger_rows.order(3)
     order.pk = 41
     given = {f.attname: getattr(order, f.attname) for f in Order._meta.concrete_fields
              if f.attname not in ("id", "filled_quantity", "average_price", "brokerage_paid", "tag")}  # fmt: skip
@@ -173,5 +164,5 @@ def test_new_row_gives_each_row_its_own_mutable_default() -> None:
 
 
 def test_new_row_saves_and_reads_back_as_a_row_built_the_usual_way() -> None:
-    bulk.insert_rows([bulk.new_row(Order, **_attributes(_order(5)) | {"id": None})])
+    bulk.insert_rows([bulk.new_row(Order, **_attributes(ledger_rows.order(5)) | {"id": None})])
     assert Order.objects.get(order_id="o5").price == Decimal("1410.05")

@@ -6,14 +6,14 @@ from __future__ import annotations
 import pytest
 
 from alphapanda import bulk
-from tests.ledger.test_bulk import _fill, _order
+from tests.support import ledger_rows
 from trading import ledger, selectors
 
 pytestmark = pytest.mark.django_db
 
 
 def _stored(n: int, *, broker: str = "paper", status: str = "OPEN", token: int = 738561):
-    order = _order(n)
+    order = ledger_rows.order(n)
     order.broker, order.status, order.instrument_token = broker, status, token
     bulk.insert_rows([order])
     return order
@@ -37,7 +37,7 @@ def test_open_orders_are_this_brokers_resting_ones_in_the_instruments_oldest_fir
 
 def test_fills_caused_by_are_the_events_fills_in_recorded_order_with_their_orders() -> None:
     order, other = _stored(1), _stored(2, broker="zerodha")
-    fills = [_fill(order, 1), _fill(order, 2), _fill(other, 3)]
+    fills = [ledger_rows.fill(order, 1), ledger_rows.fill(order, 2), ledger_rows.fill(other, 3)]
     fills[1].source_event_id = "tick-9"
     fills[2].broker, fills[2].source_event_id = "zerodha", "s1"  # the same event id on another broker
     bulk.insert_rows(fills)
@@ -53,7 +53,7 @@ def test_fills_caused_by_are_the_events_fills_in_recorded_order_with_their_order
 
 def test_a_redelivered_signal_emits_again_the_fills_its_order_made_and_no_others() -> None:
     order = _stored(1, status="COMPLETE")
-    fills = [_fill(order, 1), _fill(order, 2), _fill(_stored(2), 3)]
+    fills = [ledger_rows.fill(order, 1), ledger_rows.fill(order, 2), ledger_rows.fill(_stored(2), 3)]
     fills[2].broker, fills[2].source_event_id = "zerodha", "s1"  # the same event id on another broker
     bulk.insert_rows(fills)
 
