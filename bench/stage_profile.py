@@ -1,13 +1,13 @@
-"""`python -m bench.stage_profile [--signals N] [--batch B] [--profile]`: each worker stage's cost per
+"""`python -m bench.stage_profile [--signals N] [--batch B] [--profile [--sort S] [--lines L]]`: each worker stage's cost per
 message, in-process (no Celery hop), on real Tansu, Redis and PostgreSQL.
 
 Runs N signals through the risk batch, its validated output through the trading batch, and the
 fills through the portfolio batch, B records a task, as the bridge would send them; then 2N ticks
 (the bench's two ticks a signal) over the same instruments through the ticks batch, 2B a task, which
 marks the positions just made. Prints µs per message per stage, the median task's ms and, with
---profile, the top functions by cumulative time (`PROFILE_SORT=tottime`: by their own time, where
-waits on PostgreSQL and Kafka show; `PROFILE_LINES=N` for more than 25): the profile that guides the pipeline's optimisation
-(docs/performance.md).
+--profile, the top functions by cumulative time (`--sort tottime`: by their own time, where waits on
+PostgreSQL and Kafka show; `--lines N` for more than 25): the profile that guides the pipeline's
+optimisation (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -121,20 +121,19 @@ def _stage(
     return per, statistics.median(took) * 1e3, profiler
 
 
-def _run_stage(name: str, task, topic: str, records: list, batch: int, profile: bool) -> float:
-    """One stage's line (and profile); returns its µs a record."""
-    per, median_ms, profiler = _stage(name, task.run, topic, records, batch, profile)
+def _run_stage(name: str, task, topic: str, records: list, batch: int, args: argparse.Namespace) -> float:
+    """One stage's line (and, with --profile, its profile); returns its µs a record."""
+    per, median_ms, profiler = _stage(name, task.run, topic, records, batch, args.profile)
     if profiler:
-        _profile_of(name, profiler)
+        _profile_of(name, profiler, sort=args.sort, lines=args.lines)
     print(f"{name:<10} {len(records):>6} records  {per:8.0f} µs each  ({1e6 / per:,.0f}/s)  "
           f"median task {median_ms:6.2f} ms")  # fmt: skip
     return per
 
 
-def _profile_of(name: str, profiler: cProfile.Profile) -> None:
+def _profile_of(name: str, profiler: cProfile.Profile, *, sort: str, lines: int) -> None:
     out = io.StringIO()
-    stats = pstats.Stats(profiler, stream=out).sort_stats(os.environ.get("PROFILE_SORT", "cumulative"))
-    stats.print_stats(int(os.environ.get("PROFILE_LINES", "25")))
+    pstats.Stats(profiler, stream=out).sort_stats(sort).print_stats(lines)
     print(f"--- {name} profile ---\n{out.getvalue()}")
 
 
@@ -149,6 +148,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--signals", type=int, default=2000)
     parser.add_argument("--batch", type=int, default=200)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--sort", default="cumulative", help="profile order: cumulative, or tottime (own time)"
+    )
+    parser.add_argument("--lines", type=int, default=25, help="profile lines a stage")
     args = parser.parse_args(argv)
     run_dir = ROOT / ".run" / "stage_profile"
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -166,12 +169,13 @@ def main(argv: list[str] | None = None) -> int:
         )  # fmt: skip
         total = 0.0
         for name, task, topic, records_of in stages:
-            total += _run_stage(name, task, topic, records_of(), args.batch, args.profile)
+            total += _run_stage(name, task, topic, records_of(), args.batch, args)
         print(
             f"{'all three':<10} {'':>6}          {total:8.0f} µs per signal ({1e6 / total:,.0f}/s one worker)"
         )
-        _run_stage("ticks", process_ticks_task, "market.ticks", _ticks(2 * args.signals), 2 * args.batch,
-                   args.profile)  # fmt: skip
+        _run_stage(
+            "ticks", process_ticks_task, "market.ticks", _ticks(2 * args.signals), 2 * args.batch, args
+        )
     finally:
         for service in reversed(services):
             service.stop()
