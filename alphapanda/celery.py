@@ -29,10 +29,10 @@ app.autodiscover_tasks()
 
 
 @worker_ready.connect
-def serve_metrics(**kwargs) -> None:
-    """A worker serves its metrics on METRICS_PORT (0: off). Tasks run in this process with the solo
-    pool every worker here uses; a prefork pool's children would need prometheus-client's
-    multiprocess mode, which is not set up."""
-    from alphapanda import metrics
+def worker_started(**kwargs) -> None:
+    """A worker serves its metrics on METRICS_PORT (0: off) and settles its collector. Tasks run in
+    this process with the solo (or threads) pool every worker here uses; a prefork pool's children
+    would need prometheus-client's multiprocess mode, which is not set up."""
+    from alphapanda import process
 
-    metrics.serve(settings.CONFIG.metrics_port, settings.CONFIG.metrics_addr, "worker")
+    process.started("worker")

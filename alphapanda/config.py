@@ -18,6 +18,8 @@ from alphapanda.brokers import UnknownBrokerError, parse_active_brokers
 
 # Solo: threads measured faster, but a threaded worker died on a Redis restart (docs/performance.md).
 WORKER_THREADS_DEFAULT = 1
+# Net allocations between young collections in the long-running processes (alphapanda/gc_tuning.py).
+GC_GEN0_THRESHOLD_DEFAULT = 50_000
 
 
 class ConfigError(Exception):
@@ -61,6 +63,7 @@ class Config:
     kite: KiteConfig
     metrics_port: int = 0  # 0: no per-process metrics server (the web serves /metrics regardless)
     metrics_addr: str = "127.0.0.1"
+    gc_gen0_threshold: int = GC_GEN0_THRESHOLD_DEFAULT  # 0: Python's own collector settings
 
 
 def _raw(name: str, default: str) -> str:
@@ -208,4 +211,5 @@ def load() -> Config:
         kite=_kite(brokers),
         metrics_port=_port("METRICS_PORT", "0"),
         metrics_addr=_raw("METRICS_ADDR", "127.0.0.1").strip() or "127.0.0.1",
+        gc_gen0_threshold=int(_number("GC_GEN0_THRESHOLD", str(GC_GEN0_THRESHOLD_DEFAULT), int, minimum=0)),
     )

@@ -3,7 +3,7 @@ import logging
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from alphapanda import kafka, lifecycle, metrics, redis_conn
+from alphapanda import kafka, lifecycle, process, redis_conn
 from alphapanda.bridge import Bridge
 from alphapanda.celery import app
 
@@ -21,7 +21,7 @@ class Command(BaseCommand):
         parser.add_argument("--report-every", type=float, default=10.0, help="seconds between progress lines")
 
     def handle(self, *args, group: str, report_every: float, **options) -> None:
-        metrics.serve(settings.CONFIG.metrics_port, settings.CONFIG.metrics_addr, "bridge")
+        process.started("bridge")
         bridge = Bridge(
             brokers=settings.ACTIVE_BROKERS,
             consumer=kafka.consumer(group),

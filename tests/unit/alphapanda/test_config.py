@@ -25,6 +25,7 @@ VARIABLES = (
     "BRIDGE_MAX_BATCH",
     "BRIDGE_TASKS_PER_TOPIC",
     "WORKER_THREADS",
+    "GC_GEN0_THRESHOLD",
     "KITE_API_KEY",
     "KITE_API_SECRET",
     "KITE_ROOT",
@@ -71,6 +72,7 @@ def test_load_when_nothing_set_then_defaults() -> None:
     assert cfg.bridge_max_batch == 500
     assert cfg.bridge_tasks_per_topic == 1
     assert cfg.worker_threads == 1
+    assert cfg.gc_gen0_threshold == 50_000
 
 
 def test_load_when_nothing_set_then_types_are_typed() -> None:
@@ -105,6 +107,7 @@ def test_load_when_all_values_set_then_parsed(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("BRIDGE_MAX_BATCH", "1")
     monkeypatch.setenv("BRIDGE_TASKS_PER_TOPIC", "4")
     monkeypatch.setenv("WORKER_THREADS", "4")
+    monkeypatch.setenv("GC_GEN0_THRESHOLD", "0")
     monkeypatch.setenv("KITE_API_KEY", "key")
     monkeypatch.setenv("KITE_API_SECRET", "$ecret")
     monkeypatch.setenv("KITE_ROOT", "http://127.0.0.1:9000")
@@ -128,6 +131,7 @@ def test_load_when_all_values_set_then_parsed(monkeypatch: pytest.MonkeyPatch) -
     assert cfg.bridge_max_batch == 1
     assert cfg.bridge_tasks_per_topic == 4
     assert cfg.worker_threads == 4
+    assert cfg.gc_gen0_threshold == 0
     assert (cfg.kite.api_key, cfg.kite.api_secret, cfg.kite.root) == (
         "key",
         "$ecret",
@@ -260,6 +264,8 @@ BAD_VALUES = [
     ("BRIDGE_TASKS_PER_TOPIC", "two"),
     ("WORKER_THREADS", "0"),
     ("WORKER_THREADS", "2.5"),
+    ("GC_GEN0_THRESHOLD", "-1"),
+    ("GC_GEN0_THRESHOLD", "lots"),
     ("BRIDGE_BATCH_TIMEOUT_S", "0.5"),
     ("BRIDGE_BATCH_TIMEOUT_S", "soon"),
 ]

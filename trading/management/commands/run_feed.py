@@ -3,10 +3,9 @@ import queue
 import time
 from pathlib import Path
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from alphapanda import envelope, kafka, lifecycle, metrics, topics
+from alphapanda import envelope, kafka, lifecycle, metrics, process, topics
 from trading import selectors
 from trading.feeds import csv_replay
 from trading.feeds.sim import RandomWalkFeed, frame_sizes
@@ -50,7 +49,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, source: str, **opts) -> None:
         stop = lifecycle.stop_on_signals()
-        metrics.serve(settings.CONFIG.metrics_port, settings.CONFIG.metrics_addr, "feed")
+        process.started("feed")
         published = metrics.messages_out(metrics.SHARED, "feed", topics.MARKET_TICKS)
         producer = kafka.ready_producer()
         if source == "sim":

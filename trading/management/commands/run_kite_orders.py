@@ -1,9 +1,8 @@
 import logging
 
-from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from alphapanda import lifecycle, metrics
+from alphapanda import lifecycle, process
 from trading.kite.watcher import OrderWatcher
 
 log = logging.getLogger("trading.zerodha")
@@ -17,7 +16,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, poll_every: float, **options) -> None:
         stop = lifecycle.stop_on_signals()
-        metrics.serve(settings.CONFIG.metrics_port, settings.CONFIG.metrics_addr, "kite-orders")
+        process.started("kite-orders")
         log.info("zerodha order watcher started (poll every %.1fs)", poll_every)
         OrderWatcher(poll_every_s=poll_every).run(stop)
         log.info("zerodha order watcher stopped")

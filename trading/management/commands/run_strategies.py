@@ -6,7 +6,7 @@ from django import db
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from alphapanda import dlq, envelope, kafka, lifecycle, metrics, topics
+from alphapanda import dlq, envelope, kafka, lifecycle, metrics, process, topics
 from trading import selectors
 from trading.publishing import signal_envelope, signal_topic_key
 from trading.runner import StrategyRunner
@@ -36,7 +36,7 @@ class Command(BaseCommand):
         consumer = kafka.consumer(group)
         producer = kafka.ready_producer()
         consumer.subscribe([topics.MARKET_TICKS])
-        metrics.serve(settings.CONFIG.metrics_port, settings.CONFIG.metrics_addr, STAGE)
+        process.started(STAGE)
         ticks_in = metrics.messages_in(metrics.SHARED, STAGE, topics.MARKET_TICKS)
         self._debug = log.isEnabledFor(logging.DEBUG)
         structlog.contextvars.bind_contextvars(stage=STAGE)
