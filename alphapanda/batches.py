@@ -20,7 +20,7 @@ from celery import shared_task
 from confluent_kafka import KafkaException
 from django import db
 
-from alphapanda import bridge, dlq, envelope, kafka, metrics, redis_conn, topics
+from alphapanda import bridge, dlq, envelope, kafka, metrics, redis_conn, task_body, topics
 from alphapanda.errors import BadInput
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ def run_batch(
     structlog.contextvars.bind_contextvars(broker=broker, stage=stage)
     try:
         for partition, offset, key, value in _records(parts):
-            raw = value.encode("utf-8")
+            raw = task_body.value_bytes(value)
             env = None
             try:
                 message = envelope.decode(topic, raw)
@@ -127,7 +127,7 @@ def publish_outputs(producer, outputs: list[Outgoing]) -> dict[str, int]:
     return kafka.produce_all(producer, [(o.topic, o.key, envelope.encode(o.envelope)) for o in outputs])
 
 
-def _records(parts: list[list]) -> Iterator[tuple[int, int, str | None, str]]:
+def _records(parts: list[list]) -> Iterator[tuple[int, int, str | None, str | bytes]]:
     """(partition, offset, key, value) of every record, part after part, each part in offset order."""
     for partition, _, records in parts:
         for offset, key, value in records:

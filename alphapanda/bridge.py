@@ -21,7 +21,7 @@ from celery import Celery
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from kombu.exceptions import OperationalError as QueueUnavailable
 
-from alphapanda import dlq, envelope, kafka, metrics, topics
+from alphapanda import dlq, envelope, kafka, metrics, task_body, topics
 from alphapanda.inflight import Batch, InFlight, Record, spread
 
 log = logging.getLogger(__name__)
@@ -217,7 +217,8 @@ class Bridge:
             try:
                 env = envelope.decode(topic, value).envelope
                 metrics.topic_stage(topic, "bridge").observe(env.ts_produce, env.ts_event, time.time_ns())
-                record = Record(offset, key, value.decode("utf-8"))
+                value.decode("utf-8")  # the whole message, not only the fields the schema reads
+                record = Record(offset, key, value)
             except (envelope.InvalidMessage, UnicodeDecodeError) as exc:
                 dlq.dead_letter(
                     self.producer,
@@ -230,7 +231,7 @@ class Bridge:
                     error=str(exc),
                 )
                 self.stats.dead_lettered += 1
-                record = Record(offset, key, "", live=False)
+                record = Record(offset, key, b"", live=False)
             self.inflight.add(topic, partition, record)
             if (
                 self.inflight.buffered(topic, partition) > PAUSE_ABOVE
@@ -263,13 +264,17 @@ class Bridge:
     def _send(self, batches: list[Batch], brokers: list[str]) -> None:
         """One task per broker for `batches`, all of one topic: `parts` is [partition, batch id, records]."""
         topic = batches[0].topic
-        parts = [[b.partition, b.batch_id, [[r.offset, r.key, r.value] for r in b.live]] for b in batches]
+        parts = [
+            [b.partition, b.batch_id, [task_body.record(r.offset, r.key, r.value) for r in b.live]]
+            for b in batches
+        ]
         sent = sum(len(records) for _, _, records in parts)
         for broker in brokers:
             self.celery.send_task(
                 TASKS[topics.stream_of(topic)],
                 kwargs={"broker": broker, "topic": topic, "parts": parts},
                 queue=broker,
+                serializer=task_body.NAME,
             )
             metrics.messages_out(broker, "bridge", topic).inc(sent)
         self.stats.dispatched += sent

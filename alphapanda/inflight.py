@@ -17,7 +17,7 @@ TopicPartition = tuple[str, int]
 class Record:
     offset: int
     key: str | None
-    value: str
+    value: bytes  # the message as read from Kafka
     live: bool = True  # False: already dead-lettered by the bridge; kept only to commit past it in order
 
 

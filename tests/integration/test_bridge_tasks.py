@@ -7,9 +7,10 @@ import base64
 import json
 
 import pytest
+from kombu.serialization import loads, prepare_accept_content
 
 from alphapanda import bridge as bridge_module
-from alphapanda import envelope
+from alphapanda import envelope, task_body
 from alphapanda.celery import app as celery_app
 from tests.support import builders
 from tests.support.market import publish_raw
@@ -20,11 +21,16 @@ N = 40  # records a wave: keys enough to land on every partition
 
 
 def queued_tasks(redis_client, queue: str) -> list[tuple[str, dict]]:
-    """(task name, kwargs) of every task waiting on `queue`, as a worker would receive them."""
+    """(task name, kwargs) of every task waiting on `queue`, decoded as a worker decodes them."""
     tasks = []
     for raw in redis_client.lrange(queue, 0, -1):
         message = json.loads(raw)
-        _, kwargs, _ = json.loads(base64.b64decode(message["body"]))
+        _, kwargs, _ = loads(
+            base64.b64decode(message["body"]),
+            message["content-type"],
+            message["content-encoding"],
+            accept=prepare_accept_content(celery_app.conf.accept_content),
+        )
         tasks.append((message["headers"]["task"], kwargs))
     return tasks
 
@@ -33,15 +39,14 @@ def carried(tasks: list[tuple[str, dict]]) -> int:
     return sum(len(records) for _, kwargs in tasks for *_, records in kwargs["parts"])
 
 
-def publish_wave(wave: int) -> None:
-    publish_raw(
-        [
-            ("paper.signals.raw", f"key-{i}".encode(), builders.encoded(
-                envelope.SIGNAL, builders.signal(strategy=f"wave{wave}-{i}"), broker="paper"
-            ))
-            for i in range(N)
-        ]
-    )  # fmt: skip
+def publish_wave(wave: int) -> list[bytes]:
+    """The wave's messages, as published."""
+    values = [
+        builders.encoded(envelope.SIGNAL, builders.signal(strategy=f"wave{wave}-{i}"), broker="paper")
+        for i in range(N)
+    ]
+    publish_raw([("paper.signals.raw", f"key-{i}".encode(), value) for i, value in enumerate(values)])
+    return values
 
 
 def test_partitions_ready_together_go_as_one_task_with_a_batch_id_each_in_offset_order(
@@ -50,13 +55,23 @@ def test_partitions_ready_together_go_as_one_task_with_a_batch_id_each_in_offset
     with celery_app.connection_for_write() as connection:  # the binding a worker would declare
         celery_app.amqp.queues["paper"](connection.default_channel).declare()
     bridge = processes.bridge()
-    publish_wave(1)
+    published = publish_wave(1)
     wait_for(
         lambda: carried(queued_tasks(redis_client, "paper")) == N, timeout=60, what="the first wave queued"
     )
     first = queued_tasks(redis_client, "paper")  # one batch in flight per partition, however grouped
     ends = {p: records[-1][0] for _, kwargs in first for p, _, records in kwargs["parts"]}
     assert sorted(ends) == [0, 1, 2, 3]
+    queued = [
+        task_body.value_bytes(v)
+        for _, kwargs in first
+        for *_, records in kwargs["parts"]
+        for *_, v in records
+    ]
+    assert sorted(queued) == sorted(published), "each message reaches the worker byte for byte"
+    assert {json.loads(raw)["content-type"] for raw in redis_client.lrange("paper", 0, -1)} == {
+        task_body.CONTENT_TYPE
+    }
 
     # The second wave buffers behind the batches in flight; when all four finish at once, every
     # partition is ready in the same step.

@@ -5,9 +5,7 @@ token refused) leave paper trading on."""
 
 from __future__ import annotations
 
-import base64
 import io
-import json
 import time
 
 import pytest
@@ -40,18 +38,6 @@ def kite_pipeline(sandbox, processes):
 
 def _fills(broker: str) -> int:
     return AppliedFill.objects.filter(broker=broker).count()
-
-
-def _queued(queue: str) -> list[tuple[str, dict]]:
-    """The tasks waiting in a Celery queue (kombu's Redis list): (task name, kwargs)."""
-    from alphapanda import redis_conn
-
-    out = []
-    for raw in redis_conn.client().lrange(queue, 0, -1):
-        message = json.loads(raw)
-        _, kwargs, _ = json.loads(base64.b64decode(message["body"]))
-        out.append((message["headers"]["task"], kwargs))
-    return out
 
 
 def _assert_isolated() -> None:
