@@ -69,15 +69,27 @@ def check_price(value: Decimal | None, field: str) -> None:
         raise ValueError(f"{field} {value} is not a possible price (must be > 0 and <= {MAX_PRICE})")
 
 
+def check_depth(bids: tuple[Level, ...], asks: tuple[Level, ...]) -> None:
+    """Every depth price possible, checked by the tick or signal that holds the book, in one loop: a
+    check of its own in each level, a call as each was decoded, cost more (docs/performance.md)."""
+    for levels in (bids, asks):
+        for level in levels:
+            price = level.price
+            if not (price.is_finite() and _ZERO < price <= MAX_PRICE):
+                side = "bids" if levels is bids else "asks"
+                at = next(i for i, each in enumerate(levels) if each is level)
+                raise ValueError(
+                    f"depth price {price} at {side}[{at}] is not a possible price (must be > 0 and <= {MAX_PRICE})"
+                )
+
+
 class Level(msgspec.Struct, frozen=True, array_like=True):
-    """One depth level: [price, quantity, orders]."""
+    """One depth level: [price, quantity, orders]; its price is checked by the book that holds it
+    (`check_depth`)."""
 
     price: Decimal
     quantity: Annotated[int, msgspec.Meta(ge=0, le=MAX_QUANTITY * 100)]
     orders: Annotated[int, msgspec.Meta(ge=0)] = 0
-
-    def __post_init__(self) -> None:
-        check_price(self.price, "depth price")
 
 
 class Tick(msgspec.Struct, frozen=True, kw_only=True):
@@ -92,6 +104,7 @@ class Tick(msgspec.Struct, frozen=True, kw_only=True):
 
     def __post_init__(self) -> None:
         check_price(self.ltp, "ltp")
+        check_depth(self.bids, self.asks)
 
     @property
     def best_bid(self) -> Decimal | None:
@@ -125,6 +138,7 @@ class Signal(msgspec.Struct, frozen=True, kw_only=True):
         check_price(self.reference_price, "reference_price")
         check_price(self.price, "price")
         check_price(self.trigger_price, "trigger_price")
+        check_depth(self.bids, self.asks)
         if self.order_type in (OrderType.LIMIT, OrderType.SL) and self.price is None:
             raise ValueError(f"a {self.order_type.value} order needs a price")
         if self.order_type in (OrderType.SL, OrderType.SL_M) and self.trigger_price is None:

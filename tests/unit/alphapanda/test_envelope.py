@@ -296,7 +296,28 @@ def test_decode_when_price_not_a_decimal_then_invalid_payload() -> None:
 def test_decode_when_depth_price_nan_then_invalid_payload_points_at_level() -> None:
     value = spoiled(change_payload=lambda payload: payload.update(bids=[["NaN", 1, 1]]))
     message = reason("paper.signals.raw", value)
-    assert "depth price NaN" in message and "$.bids[0]" in message
+    assert "depth price NaN at bids[0]" in message
+
+
+@pytest.mark.parametrize("price", ["NaN", "sNaN", "Infinity", "-Infinity", "0", "-0.05", "100000001"])
+@pytest.mark.parametrize("side", ["bids", "asks"])
+def test_decode_when_any_depth_price_impossible_then_tick_and_signal_name_its_level(
+    side: str, price: str
+) -> None:
+    good = [["1399.95", 10, 1], ["1399.90", 10, 1], ["1399.85", 10, 1]]
+    book = [*good[:2], [price, 10, 1]]
+    value = spoiled(change_payload=lambda payload: payload.update({side: book}))
+    assert f"depth price {price} at {side}[2] is not a possible price" in reason("paper.signals.raw", value)
+    doc = as_json(envelope.encode(build(envelope.TICK, a_tick(), None)))
+    doc["payload"][side] = book
+    tick_reason = reason(topics.MARKET_TICKS, json.dumps(doc).encode())
+    assert f"depth price {price} at {side}[2]" in tick_reason
+    with pytest.raises(ValueError, match=rf"at {side}\[0\]"):
+        events.Tick(**{**msgspec_fields(a_tick()), side: (events.Level(D(price), 10, 1),)})
+
+
+def msgspec_fields(struct: Any) -> dict[str, Any]:
+    return {name: getattr(struct, name) for name in struct.__struct_fields__}
 
 
 def test_decode_when_tick_ltp_negative_then_invalid_tick_payload() -> None:
