@@ -217,9 +217,8 @@ class Bridge:
             try:
                 env = envelope.decode(topic, value).envelope
                 metrics.topic_stage(topic, "bridge").observe(env.ts_produce, env.ts_event, time.time_ns())
-                value.decode("utf-8")  # the whole message, not only the fields the schema reads
                 record = Record(offset, key, value)
-            except (envelope.InvalidMessage, UnicodeDecodeError) as exc:
+            except envelope.InvalidMessage as exc:
                 dlq.dead_letter(
                     self.producer,
                     topic=topic,

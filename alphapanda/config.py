@@ -18,7 +18,7 @@ from alphapanda.brokers import UnknownBrokerError, parse_active_brokers
 
 # Solo: threads measured faster, but a threaded worker died on a Redis restart (docs/performance.md).
 WORKER_THREADS_DEFAULT = 1
-# Net allocations between young collections in the long-running processes (alphapanda/gc_tuning.py).
+# Net allocations between young collections in the long-running processes (alphapanda/process.py).
 GC_GEN0_THRESHOLD_DEFAULT = 50_000
 
 

@@ -108,6 +108,8 @@ def decode(topic: str, value: bytes | None) -> Message:
     if len(value) > MAX_MESSAGE_BYTES:
         raise InvalidMessage(f"message of {len(value)} bytes exceeds {MAX_MESSAGE_BYTES}")
     try:
+        if not value.isascii():  # msgspec checks only the strings it reads, not a field it skips
+            value.decode("utf-8")
         envelope = _envelope_decoder.decode(value)
     except (msgspec.DecodeError, UnicodeDecodeError) as exc:
         raise InvalidMessage(f"malformed envelope: {exc}") from None

@@ -72,15 +72,12 @@ def check_price(value: Decimal | None, field: str) -> None:
 def check_depth(bids: tuple[Level, ...], asks: tuple[Level, ...]) -> None:
     """Every depth price possible, checked by the tick or signal that holds the book, in one loop: a
     check of its own in each level, a call as each was decoded, cost more (docs/performance.md)."""
-    for levels in (bids, asks):
+    for side, levels in (("bids", bids), ("asks", asks)):
         for level in levels:
             price = level.price
             if not (price.is_finite() and _ZERO < price <= MAX_PRICE):
-                side = "bids" if levels is bids else "asks"
                 at = next(i for i, each in enumerate(levels) if each is level)
-                raise ValueError(
-                    f"depth price {price} at {side}[{at}] is not a possible price (must be > 0 and <= {MAX_PRICE})"
-                )
+                check_price(price, f"{side}[{at}] depth price")
 
 
 class Level(msgspec.Struct, frozen=True, array_like=True):

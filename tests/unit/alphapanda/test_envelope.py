@@ -296,7 +296,7 @@ def test_decode_when_price_not_a_decimal_then_invalid_payload() -> None:
 def test_decode_when_depth_price_nan_then_invalid_payload_points_at_level() -> None:
     value = spoiled(change_payload=lambda payload: payload.update(bids=[["NaN", 1, 1]]))
     message = reason("paper.signals.raw", value)
-    assert "depth price NaN at bids[0]" in message
+    assert "bids[0] depth price NaN" in message
 
 
 @pytest.mark.parametrize("price", ["NaN", "sNaN", "Infinity", "-Infinity", "0", "-0.05", "100000001"])
@@ -307,12 +307,12 @@ def test_decode_when_any_depth_price_impossible_then_tick_and_signal_name_its_le
     good = [["1399.95", 10, 1], ["1399.90", 10, 1], ["1399.85", 10, 1]]
     book = [*good[:2], [price, 10, 1]]
     value = spoiled(change_payload=lambda payload: payload.update({side: book}))
-    assert f"depth price {price} at {side}[2] is not a possible price" in reason("paper.signals.raw", value)
+    assert f"{side}[2] depth price {price} is not a possible price" in reason("paper.signals.raw", value)
     doc = as_json(envelope.encode(build(envelope.TICK, a_tick(), None)))
     doc["payload"][side] = book
     tick_reason = reason(topics.MARKET_TICKS, json.dumps(doc).encode())
-    assert f"depth price {price} at {side}[2]" in tick_reason
-    with pytest.raises(ValueError, match=rf"at {side}\[0\]"):
+    assert f"{side}[2] depth price {price} is not a possible price" in tick_reason
+    with pytest.raises(ValueError, match=rf"{side}\[0\] depth price"):
         events.Tick(**{**msgspec_fields(a_tick()), side: (events.Level(D(price), 10, 1),)})
 
 
@@ -386,6 +386,15 @@ def test_invalid_message_when_raised_then_is_value_error() -> None:
 def test_decode_when_non_utf8_inside_a_string_then_invalid_message(field: bytes) -> None:
     value = signal_bytes().replace(field, field[:3] + b"\xff" + field[3:], 1)
     assert reason("paper.signals.raw", value)
+
+
+@pytest.mark.parametrize("where", ["envelope", "payload"])
+def test_decode_when_non_utf8_in_a_field_no_schema_reads_then_invalid_message(where: str) -> None:
+    """msgspec skips an unknown field without reading its text: the whole message is checked."""
+    doc = as_json(signal_bytes())
+    (doc if where == "envelope" else doc["payload"])["note"] = "MARKER"
+    value = json.dumps(doc).encode().replace(b"MARKER", b"M\xffRKER")
+    assert "malformed envelope" in reason("paper.signals.raw", value)
 
 
 # --- ids and causation -----------------------------------------------------------------------------

@@ -12,7 +12,7 @@ BOTH = {"paper", "zerodha"}
 
 
 def rec(offset: int, *, live: bool = True) -> Record:
-    return Record(offset, f"k{offset}", f"v{offset}" if live else "", live=live)
+    return Record(offset, f"k{offset}", f"v{offset}".encode() if live else b"", live=live)
 
 
 def fill(inflight: InFlight, topic: str, partition: int, offsets: range) -> None:
@@ -335,7 +335,7 @@ def test_live_when_some_dead_lettered_then_only_live_records_in_order(inflight: 
 
 
 def test_record_when_defaults_then_live() -> None:
-    assert Record(1, None, "{}").live is True
+    assert Record(1, None, b"{}").live is True
 
 
 def test_resend_all_when_task_queue_lost_then_every_unfinished_batch_returns_with_owing_brokers(
