@@ -80,13 +80,22 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 def _plans(args: argparse.Namespace) -> dict[tuple[str, ...], pipeline.Plan]:
-    """The paper run rises through every step, soaks, then rises through the tick steps; the
-    paper,zerodha run does neither, and in --quick takes only the first step."""
+    """The paper run rises through every step and soaks; the paper,zerodha run does not soak, and in
+    --quick takes only the first step."""
     paper = pipeline.Plan(args.steps, args.step_seconds, drain_s=15 if args.quick else 60,
-                          soak_s=args.soak_minutes * 60, workers=args.workers, threads=args.threads, tick_steps=args.tick_steps)  # fmt: skip
+                          soak_s=args.soak_minutes * 60, workers=args.workers, threads=args.threads)  # fmt: skip
     zerodha = pipeline.Plan(args.steps[:1] if args.quick else args.steps, args.step_seconds,
                             drain_s=paper.drain_s, soak_s=0, workers=args.workers, threads=args.threads)  # fmt: skip
     return {MODES[0]: paper, MODES[1]: zerodha}
+
+
+def _tick_plan(args: argparse.Namespace) -> pipeline.Plan | None:
+    """The tick steps: paper only, no signal steps, on a broker of their own (as every measurement),
+    not on the one the soak grew by a gigabyte and more (docs/performance.md)."""
+    if not args.tick_steps:
+        return None
+    return pipeline.Plan((), args.step_seconds, drain_s=60, soak_s=0, workers=args.workers,
+                         threads=args.threads, tick_steps=args.tick_steps)  # fmt: skip
 
 
 def _ms(value: float | None) -> str:
@@ -236,6 +245,9 @@ def main(argv: list[str] | None = None) -> int:
         for brokers, plan in _plans(args).items():
             stack.fresh_kafka()
             results["pipeline"][",".join(brokers)] = pipeline.run(stack, brokers, plan, say)
+        if tick_plan := _tick_plan(args):
+            stack.fresh_kafka()
+            results["ticks"] = pipeline.run(stack, MODES[0], tick_plan, say)
     except KeyboardInterrupt:
         say("interrupted")
         return 130
@@ -261,11 +273,11 @@ def main(argv: list[str] | None = None) -> int:
     say(f"pipeline ÷ bare unbatched hop: throughput {ratios['pipeline_per_s_over_hop_per_s']}, "
         f"p99 latency {ratios['pipeline_p99_over_hop_p99']}; ÷ batched hop: throughput "
         f"{ratios['pipeline_per_s_over_batched_hop_per_s']}")  # fmt: skip
-    if into := results["pipeline"]["paper"]["ticks_into_strategies_per_s"]:
-        last = results["pipeline"]["paper"]["tick_steps"][-1]
+    if into := results.get("ticks", {}).get("ticks_into_strategies_per_s"):
+        last = results["ticks"]["tick_steps"][-1]
         say(f"ticks into strategies: {into:,.0f}/s at most; the last step ({last['step']}) "
             + (f"was limited by the {last['limit']}" if last["limit"] else "kept up"))  # fmt: skip
-    for mode, run in results["pipeline"].items():
+    for mode, run in pipeline.runs_of(results).items():
         peaks = ", ".join(f"{name} {m['peak_mb']:.0f}" for name, m in sorted(run["memory_summary"].items()))
         say(f"peak RSS MB, mode {mode}: {peaks}")
         if run["soak_growth_mb"]:

@@ -211,6 +211,14 @@ class Mode:
         return (self.lag.series if self.lag else []), (self.processes.rss_series() if self.processes else {})
 
 
+TICK_RUN = "paper, tick steps"
+
+
+def runs_of(results: dict) -> dict[str, dict]:
+    """Every pipeline run of a bench: each mode's, then the tick steps' own when there were any."""
+    return {**results["pipeline"], **({TICK_RUN: results["ticks"]} if "ticks" in results else {})}
+
+
 def workers_label(workers: int, threads: int) -> str:
     return f"{workers} worker(s) per queue, {pool_label(threads)}"
 
@@ -233,7 +241,7 @@ def run(stack: Stack, brokers: tuple[str, ...], plan: Plan, say: Say) -> dict:
             raise BenchError(
                 f"the {label} pipeline did not catch up with the warm-up in {START_TIMEOUT_S:.0f}s"
             )
-        best = plan.steps[0]
+        best = plan.steps[0] if plan.steps else 0.0
         for target in plan.steps:
             window = mode.feed(f"{target:g}/s", target, plan.step_s)
             figures = mode.assess(window)

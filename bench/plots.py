@@ -13,7 +13,7 @@ matplotlib.use("Agg")  # files only: no display on a server
 import matplotlib.pyplot as plt
 
 from bench.latency import STAGE_NAMES
-from bench.pipeline import workers_label
+from bench.pipeline import runs_of, workers_label
 
 
 def _save(fig, path: Path) -> Path:
@@ -80,7 +80,7 @@ def throughput(results: dict, out: Path) -> Path:
 def ticks(results: dict, out: Path) -> Path:
     """The tick steps: ticks/s into the strategies and marked by the bridge's tasks against offered."""
     fig, ax = plt.subplots(figsize=(7, 5))
-    steps = [t for t in results["pipeline"]["paper"].get("tick_steps", []) if "offered_per_s" in t]
+    steps = [t for t in results.get("ticks", {}).get("tick_steps", []) if "offered_per_s" in t]
     offered = [t["offered_per_s"] for t in steps]
     ax.plot(offered, [t["strategies_per_s"] for t in steps], "o-", label="into strategies")
     ax.plot(offered, [t["marks_per_s"] for t in steps], "s--", label="marked (bridge, tick tasks)")
@@ -110,8 +110,8 @@ def _gapped(points: list[tuple[float, float]], gap_s: float = 10.0) -> tuple[lis
 
 
 def memory(results: dict, out: Path) -> Path:
-    """RSS of every process over each mode's run (load steps, then the soak)."""
-    modes = list(results["pipeline"].items())
+    """RSS of every process over each run (each mode's load steps then soak; the tick steps)."""
+    modes = list(runs_of(results).items())
     fig, axes = plt.subplots(1, len(modes), figsize=(7 * len(modes), 4.5), squeeze=False)
     for ax, (mode, run) in zip(axes[0], modes, strict=True):
         for name, points in sorted(run["memory"].items()):
@@ -125,8 +125,8 @@ def memory(results: dict, out: Path) -> Path:
 
 
 def lag(results: dict, out: Path) -> Path:
-    """Messages behind per consumer group over each mode's run."""
-    modes = list(results["pipeline"].items())
+    """Messages behind per consumer group over each run."""
+    modes = list(runs_of(results).items())
     fig, axes = plt.subplots(1, len(modes), figsize=(7 * len(modes), 4.5), squeeze=False)
     for ax, (mode, run) in zip(axes[0], modes, strict=True):
         series = run["lag"]

@@ -1,0 +1,33 @@
+"""What each bench run measures: the tick steps run on their own, after the modes, on a broker of
+their own, so the soak's log does not set the tick ceiling; every run's memory and lag are drawn."""
+
+from __future__ import annotations
+
+from bench import pipeline
+from bench.__main__ import _parse, _plans, _tick_plan
+
+
+def test_plans_when_tick_steps_asked_then_no_mode_runs_them() -> None:
+    args = _parse(["--steps", "10,20", "--tick-steps", "2500,5000", "--soak-minutes", "3"])
+    plans = _plans(args)
+    assert [plan.tick_steps for plan in plans.values()] == [(), ()]
+    assert plans[("paper",)].soak_s == 180
+    ticks = _tick_plan(args)
+    assert ticks is not None
+    assert (ticks.steps, ticks.tick_steps, ticks.soak_s) == ((), (2500.0, 5000.0), 0)
+
+
+def test_tick_plan_when_none_asked_then_no_run() -> None:
+    assert _tick_plan(_parse(["--tick-steps", "0"])) is None
+    assert _tick_plan(_parse(["--quick"])) is None
+
+
+def test_runs_of_when_tick_steps_ran_then_listed_after_the_modes() -> None:
+    results = {"pipeline": {"paper": {"n": 1}, "paper,zerodha": {"n": 2}}}
+    assert list(pipeline.runs_of(results)) == ["paper", "paper,zerodha"]
+    results["ticks"] = {"n": 3}
+    assert pipeline.runs_of(results) == {
+        "paper": {"n": 1},
+        "paper,zerodha": {"n": 2},
+        pipeline.TICK_RUN: {"n": 3},
+    }
