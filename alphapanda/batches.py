@@ -134,6 +134,22 @@ def _records(parts: list[list]) -> Iterator[tuple[int, int, str | None, str | by
             yield partition, offset, key, value
 
 
+def _body_parts(broker: str, body: str, stage: str) -> list[list] | None:
+    """The batches a task's body key holds, or `None` when they are gone: the task ran already (a
+    redelivery after its completion was reported), or its body expired; the bridge sends again any
+    batch that never completed."""
+    if not task_body.of_broker(broker, body):
+        raise ValueError(f"batch body {body} sent to broker {broker}: refusing to cross brokers")
+    parts = task_body.take(redis_conn.client(), body)
+    if parts is None:
+        log.warning(
+            "%s: batch body %s is gone (its task finished already, or it expired); nothing to run",
+            stage,
+            body,
+        )
+    return parts
+
+
 def batch_task(
     name: str,
     *,
@@ -147,9 +163,18 @@ def batch_task(
     """
 
     @shared_task(name=name, bind=True, max_retries=8)
-    def task(self, *, broker: str, topic: str, parts: list, **kwargs) -> int:
+    def task(
+        self, *, broker: str, topic: str, body: str | None = None, parts: list | None = None, **kwargs
+    ) -> int:
+        """The bridge sends `body`, the key of the batches in Redis; a direct call may pass `parts`."""
         try:
-            return run_batch(
+            if body is not None:
+                parts = _body_parts(broker, body, stage)
+                if parts is None:
+                    return 0
+            elif parts is None:
+                raise TypeError(f"{name} needs the batches: a body key or parts")
+            valid = run_batch(
                 broker=broker,
                 topic=topic,
                 parts=parts,
@@ -157,11 +182,15 @@ def batch_task(
                 handle=(lambda m: handle(broker, m)) if handle else None,
                 handle_all=(lambda ms: handle_all(broker, ms)) if handle_all else None,
             )
+            if body is not None:
+                redis_conn.client().delete(body)  # done: a redelivery of this task finds nothing to do
+            return valid
         except TRANSIENT as exc:
             db.close_old_connections()  # a connection the server dropped is replaced on the next use
             delay = min(5.0, 0.25 * 2**self.request.retries)
             metrics.stage(broker, stage).batch_retries.inc()
-            log.warning("%s batch %s: %s; trying again in %.2fs", stage, [b for _, b, _ in parts], exc, delay)
+            batches = body if parts is None else [b for _, b, _ in parts]  # the body is not read yet
+            log.warning("%s batch %s: %s; trying again in %.2fs", stage, batches, exc, delay)
             raise self.retry(exc=exc, countdown=delay) from exc
 
     return task

@@ -261,19 +261,21 @@ class Bridge:
                 self._send(group, self._brokers_for(topic))
 
     def _send(self, batches: list[Batch], brokers: list[str]) -> None:
-        """One task per broker for `batches`, all of one topic: `parts` is [partition, batch id, records]."""
+        """One task per broker for `batches`, all of one topic; each task carries the key of its
+        broker's copy of the body, [[partition, batch id, records]...] (`task_body`)."""
         topic = batches[0].topic
-        parts = [
-            [b.partition, b.batch_id, [task_body.record(r.offset, r.key, r.value) for r in b.live]]
-            for b in batches
-        ]
-        sent = sum(len(records) for _, _, records in parts)
+        body = task_body.encode(
+            [
+                [b.partition, b.batch_id, [task_body.record(r.offset, r.key, r.value) for r in b.live]]
+                for b in batches
+            ]
+        )
+        sent = sum(len(b.live) for b in batches)
         for broker in brokers:
             self.celery.send_task(
                 TASKS[topics.stream_of(topic)],
-                kwargs={"broker": broker, "topic": topic, "parts": parts},
+                kwargs={"broker": broker, "topic": topic, "body": task_body.put(self.redis, broker, body)},
                 queue=broker,
-                serializer=task_body.NAME,
             )
             metrics.messages_out(broker, "bridge", topic).inc(sent)
         self.stats.dispatched += sent

@@ -9,7 +9,6 @@ from celery import Celery
 from celery.signals import worker_ready
 from kombu import Exchange, Queue
 
-from alphapanda import task_body  # noqa: F401 - registers the batches' serializer with kombu
 from alphapanda.brokers import KNOWN_BROKERS
 from alphapanda.config import ConfigError
 

@@ -129,7 +129,7 @@ KAFKA_BOOTSTRAP = CONFIG.kafka_bootstrap
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html
 CELERY_BROKER_URL = CONFIG.redis_url
 CELERY_TASK_SERIALIZER = "json"
-CELERY_ACCEPT_CONTENT = ["json", "alphapanda-batch"]  # the bridge's batches: alphapanda/task_body.py
+CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True  # completion goes to a Redis stream the bridge reads, not to results
 CELERY_TASK_ACKS_LATE = True  # a task killed mid-run is redelivered; tasks are idempotent
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

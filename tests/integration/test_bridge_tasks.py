@@ -1,5 +1,6 @@
 """What the bridge puts on a broker's queue: the batches of a topic's partitions that are ready
-together travel as one task, each with its own batch id, in offset order."""
+together travel as one task, each with its own batch id, in offset order; the task carries the key of
+its body, the records, in a Redis key of its broker's."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import base64
 import json
 
 import pytest
-from kombu.serialization import loads, prepare_accept_content
+from kombu.serialization import loads
 
 from alphapanda import bridge as bridge_module
 from alphapanda import envelope, task_body
@@ -21,17 +22,20 @@ N = 40  # records a wave: keys enough to land on every partition
 
 
 def queued_tasks(redis_client, queue: str) -> list[tuple[str, dict]]:
-    """(task name, kwargs) of every task waiting on `queue`, decoded as a worker decodes them."""
+    """(task name, kwargs with the body's `parts` read back) of every task waiting on `queue`, read as
+    a worker reads them."""
     tasks = []
     for raw in redis_client.lrange(queue, 0, -1):
         message = json.loads(raw)
+        assert message["content-type"] == "application/json"
         _, kwargs, _ = loads(
-            base64.b64decode(message["body"]),
-            message["content-type"],
-            message["content-encoding"],
-            accept=prepare_accept_content(celery_app.conf.accept_content),
+            base64.b64decode(message["body"]), message["content-type"], message["content-encoding"]
         )
-        tasks.append((message["headers"]["task"], kwargs))
+        assert set(kwargs) == {"broker", "topic", "body"}, "the records travel in the body, not the task"
+        assert task_body.of_broker(queue, kwargs["body"])
+        tasks.append(
+            (message["headers"]["task"], kwargs | {"parts": task_body.take(redis_client, kwargs["body"])})
+        )
     return tasks
 
 
@@ -69,9 +73,6 @@ def test_partitions_ready_together_go_as_one_task_with_a_batch_id_each_in_offset
         for *_, v in records
     ]
     assert sorted(queued) == sorted(published), "each message reaches the worker byte for byte"
-    assert {json.loads(raw)["content-type"] for raw in redis_client.lrange("paper", 0, -1)} == {
-        task_body.CONTENT_TYPE
-    }
 
     # The second wave buffers behind the batches in flight; when all four finish at once, every
     # partition is ready in the same step.

@@ -1,4 +1,5 @@
-"""The batches' body between the bridge and the workers: each record's message arrives byte for byte."""
+"""The batches' body between the bridge and the workers: each record's message arrives byte for byte,
+under a key of the broker's own."""
 
 from __future__ import annotations
 
@@ -8,23 +9,12 @@ import msgspec
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from kombu.serialization import dumps, loads
 
 from alphapanda import task_body
 
-EMBED = {"callbacks": None, "errbacks": None, "chain": None, "chord": None}
-ACCEPT = {task_body.CONTENT_TYPE}
 
-
-def through_kombu(kwargs: dict) -> tuple:
-    content_type, encoding, data = dumps(((), kwargs, EMBED), serializer=task_body.NAME)
-    assert content_type == task_body.CONTENT_TYPE
-    return loads(data, content_type, encoding, accept=ACCEPT)
-
-
-def batch(values: list[bytes], key: str | None = "k") -> dict:
-    records = [task_body.record(offset, key, value) for offset, value in enumerate(values)]
-    return {"broker": "paper", "topic": "paper.signals.raw", "parts": [[3, "batch-1", records]]}
+def parts(values: list[bytes], key: str | None = "k") -> list:
+    return [[3, "batch-1", [task_body.record(offset, key, value) for offset, value in enumerate(values)]]]
 
 
 # Any JSON document a message could be: text with quotes, backslashes, escapes and non-ASCII.
@@ -37,34 +27,35 @@ documents = st.recursive(
 
 @given(st.lists(documents, min_size=1, max_size=5))
 def test_records_when_sent_then_each_message_arrives_byte_for_byte(values: list[bytes]) -> None:
-    args, kwargs, embed = through_kombu(batch(values))
-    assert (args, embed) == ([], EMBED)
-    assert (kwargs["broker"], kwargs["topic"]) == ("paper", "paper.signals.raw")
-    [(partition, batch_id, records)] = kwargs["parts"]
-    assert (partition, batch_id) == (3, "batch-1")
-    assert [(offset, key) for offset, key, _ in records] == [(i, "k") for i in range(len(values))]
-    assert [task_body.value_bytes(value) for _, _, value in records] == values
+    body = task_body.encode(parts(values))
+    for data in (body, body.decode()):  # as stored, and as a client that decodes replies reads it
+        [(partition, batch_id, records)] = task_body.decode(data)
+        assert (partition, batch_id) == (3, "batch-1")
+        assert [(offset, key) for offset, key, _ in records] == [(i, "k") for i in range(len(values))]
+        assert [task_body.value_bytes(value) for _, _, value in records] == values
 
 
 def test_records_when_embedded_then_not_escaped_as_text() -> None:
     message = b'{"id":"e1","payload":{"symbol":"M&M \\"quoted\\""}}'
-    _, _, data = dumps(((), batch([message]), EMBED), serializer=task_body.NAME)
-    assert message in data, "the message is carried as JSON, not as an escaped string"
+    assert message in task_body.encode(parts([message])), "the message is carried as JSON, not as text"
 
 
 def test_record_when_key_absent_then_none() -> None:
-    _, kwargs, _ = through_kombu(batch([b"{}"], key=None))
-    assert kwargs["parts"][0][2][0][1] is None
-
-
-def test_kwargs_when_a_later_release_adds_one_then_left_out() -> None:
-    _, kwargs, _ = through_kombu({**batch([b"{}"]), "deadline": 5})
-    assert set(kwargs) == {"broker", "topic", "parts"}
+    [(_, _, [(_, key, _)])] = task_body.decode(task_body.encode(parts([b"{}"], key=None)))
+    assert key is None
 
 
 def test_body_when_malformed_then_decode_error() -> None:
     with pytest.raises(msgspec.DecodeError):
-        task_body.decode(b'[[], {"broker": "paper"}, {}]')
+        task_body.decode(b'[[0, "batch-1"]]')
+
+
+def test_key_when_named_then_under_its_broker_only() -> None:
+    key = task_body.key("paper", "b1")
+    assert key == "paper:bridge:body:b1"
+    assert task_body.of_broker("paper", key)
+    assert not task_body.of_broker("zerodha", key)
+    assert not task_body.of_broker("paper", "paperx:bridge:body:b1")
 
 
 @pytest.mark.parametrize(
@@ -72,5 +63,5 @@ def test_body_when_malformed_then_decode_error() -> None:
     [('{"a":"é"}', '{"a":"é"}'.encode()), (b'{"a":1}', b'{"a":1}'), (msgspec.Raw(b"[1]"), b"[1]")],
 )
 def test_value_bytes_when_text_bytes_or_raw_then_the_same_bytes(value, expected: bytes) -> None:
-    """A batch from a bridge of the release before, or a test, carries the records as text."""
+    """A task called directly with its `parts` may carry the records as text."""
     assert task_body.value_bytes(value) == expected
