@@ -54,12 +54,14 @@ def run_batch(
     stage: str,
     handle: Handler | None = None,
     handle_all: BatchHandler | None = None,
+    body: str | None = None,
 ) -> int:
     """Run `handle` on each message (bad input dead-lettered one by one: a per-message check, or the
     whole work), then `handle_all` on the valid ones (bulk work, one transaction for the batch).
 
     `parts` are the bridge's batches of one topic, [partition, batch id, [[offset, key, value]...]],
     each in its partition's order; partitions hold different keys, so per-key order is kept.
+    `body`, the Redis key they came from (`task_body`), is deleted with the done report.
     Each message is handled with its correlation and event ids bound to the log context, so any line
     logged meanwhile (a dead letter, a warning) names the chain it belongs to."""
     topic_broker = topics.broker_of(topic)
@@ -110,7 +112,7 @@ def run_batch(
         per_topic = publish_outputs(producer, outputs)
         kafka.flush(producer)
         metrics.count_outputs(stage, per_topic)
-        bridge.report_done(redis_conn.client(), broker, batch_ids)
+        bridge.report_done(redis_conn.client(), broker, batch_ids, body=body)
         if debug:
             log.debug(
                 "%s batch of %d from %s%s: %d valid, out %s",
@@ -174,17 +176,15 @@ def batch_task(
                     return 0
             elif parts is None:
                 raise TypeError(f"{name} needs the batches: a body key or parts")
-            valid = run_batch(
+            return run_batch(
                 broker=broker,
                 topic=topic,
                 parts=parts,
                 stage=stage,
                 handle=(lambda m: handle(broker, m)) if handle else None,
                 handle_all=(lambda ms: handle_all(broker, ms)) if handle_all else None,
+                body=body,
             )
-            if body is not None:
-                redis_conn.client().delete(body)  # done: a redelivery of this task finds nothing to do
-            return valid
         except TRANSIENT as exc:
             db.close_old_connections()  # a connection the server dropped is replaced on the next use
             delay = min(5.0, 0.25 * 2**self.request.retries)

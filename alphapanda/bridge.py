@@ -44,9 +44,10 @@ def done_stream(broker: str) -> str:
     return f"{broker}:bridge:done"
 
 
-def report_done(client: redis.Redis, broker: str, batch_ids: Iterable[str]) -> None:
-    """Called by a task when its batches are durable; the bridge then commits their offsets."""
-    _report(client, broker, batch_ids, "done")
+def report_done(client: redis.Redis, broker: str, batch_ids: Iterable[str], body: str | None = None) -> None:
+    """Called by a task when its batches are durable; the bridge then commits their offsets. The
+    task's body (`task_body`) goes in the same round trip: a redelivery finds nothing to redo."""
+    _report(client, broker, batch_ids, "done", drop=body)
 
 
 def report_start(client: redis.Redis, broker: str, batch_ids: Iterable[str]) -> None:
@@ -54,10 +55,14 @@ def report_start(client: redis.Redis, broker: str, batch_ids: Iterable[str]) -> 
     _report(client, broker, batch_ids, "start")
 
 
-def _report(client: redis.Redis, broker: str, batch_ids: Iterable[str], event: str) -> None:
+def _report(
+    client: redis.Redis, broker: str, batch_ids: Iterable[str], event: str, drop: str | None = None
+) -> None:
     pipe = client.pipeline(transaction=False)  # one round trip for all of a task's batches
     for batch_id in batch_ids:
         pipe.xadd(done_stream(broker), {"batch": batch_id, "event": event}, maxlen=10_000, approximate=True)
+    if drop is not None:
+        pipe.delete(drop)
     pipe.execute()
 
 

@@ -5,8 +5,8 @@ Carried in the task message, a batch of 2,000 ticks (1.4 MB) cost kombu's Redis 
 send (JSON of the base64 of the body) and 7-10 ms to receive (base64 decoding, JSON), and kombu
 wrote the whole message once more into its unacked hash on delivery: 40 ms p50 from the bridge's
 send to the task's start on an idle worker at 20,000 ticks/s (docs/performance.md, "The batch
-body"). Here the body is one msgspec JSON document, each record's Kafka message embedded raw, set
-and read as bytes. A body is deleted once its task has finished; one whose task never ran (lost,
+body"). Here the body is one msgspec JSON document, each record's Kafka message embedded raw. A
+body is deleted with its task's done report (`bridge.report_done`); one whose task never ran (lost,
 or sent again) expires after `TTL_S`.
 """
 

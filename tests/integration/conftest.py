@@ -46,6 +46,13 @@ def redis_client(clean_redis):
 
 
 @pytest.fixture
+def kafka_topics(kafka_bootstrap):
+    """The active brokers' topics, created on this test's Tansu."""
+    call_command("create_topics", stdout=io.StringIO())
+    return kafka_bootstrap
+
+
+@pytest.fixture
 def instruments(transactional_db):
     trading_selectors.clear_caches()
     risk_selectors.clear_caches()

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import itertools
 import json
-import os
 import time
 import uuid
 from collections.abc import Callable
@@ -20,7 +19,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
-from django.core.management import call_command
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -52,9 +50,8 @@ KINDS = ("valid", "valid", "hostile", "mutated", "impossible", "replay", "old")
 
 
 @pytest.fixture
-def infra(kafka_bootstrap, instruments, redis_client):
+def infra(kafka_topics, instruments, redis_client):
     """Topics created once per test; hypothesis runs its examples against the same infrastructure."""
-    call_command("create_topics", stdout=open(os.devnull, "w"))  # noqa: SIM115
     return instruments
 
 

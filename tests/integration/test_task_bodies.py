@@ -4,11 +4,9 @@ so a redelivered task finds nothing to redo; never read by another broker's task
 from __future__ import annotations
 
 import logging
-import os
 import uuid
 
 import pytest
-from django.core.management import call_command
 
 from alphapanda import bridge, task_body
 from riskcheck.models import SignalDecision
@@ -20,8 +18,7 @@ TOPIC = "paper.signals.raw"
 
 
 @pytest.fixture
-def infra(kafka_bootstrap, instruments, redis_client):
-    call_command("create_topics", stdout=open(os.devnull, "w"))  # noqa: SIM115
+def infra(kafka_topics, instruments, redis_client):
     return redis_client
 
 
