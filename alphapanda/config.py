@@ -16,8 +16,9 @@ from urllib.parse import urlsplit
 
 from alphapanda.brokers import UnknownBrokerError, parse_active_brokers
 
-# Solo: threads measured faster, but a threaded worker died on a Redis restart (docs/performance.md).
-WORKER_THREADS_DEFAULT = 1
+# Four tasks at once overlap one task's waits on PostgreSQL, Redis and Kafka with another's work; 1 is
+# the solo pool (docs/performance.md, "A worker waits half its time").
+WORKER_THREADS_DEFAULT = 4
 # Net allocations between young collections in the long-running processes (alphapanda/process.py).
 GC_GEN0_THRESHOLD_DEFAULT = 50_000
 

@@ -146,8 +146,15 @@ CELERY_WORKER_CONCURRENCY = CONFIG.worker_threads
 CELERY_DB_REUSE_MAX = 10_000
 CELERY_TASK_DEFAULT_QUEUE = ACTIVE_BROKERS[0]
 CELERY_TASK_CREATE_MISSING_QUEUES = False
+# Kombu's Redis transport with its reconnect fixed: a channel closed under a threaded worker's running
+# tasks raised AttributeError and stopped the worker (alphapanda/kombu_redis.py).
+CELERY_BROKER_TRANSPORT = "alphapanda.kombu_redis:Transport"
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# On a lost connection, let running tasks finish: they are idempotent, their completion reaches the
+# bridge through Redis once it is back, and an ack that cannot be sent is logged (Celery 6's default
+# would cancel them; setting it says so and silences the warning at every reconnect).
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TASK_TIME_LIMIT = 120
 

@@ -34,7 +34,7 @@ def test_pipeline_runs_for_a_set_time_shows_fills_and_stops_all_it_started(kafka
     assert "stopped everything this run started" in result.stdout
     assert re.search(r"dashboard http://127\.0\.0\.1:\d+/", result.stdout)
     assert re.search(r"login     demo / \S{8,}", result.stdout)
-    assert "workers   one per broker queue, solo (WORKER_THREADS)" in result.stdout
+    assert "workers   one per broker queue, 4 threads each (WORKER_THREADS)" in result.stdout
     assert not _started_with(kafka_bootstrap), "every process the run started has exited"
 
 

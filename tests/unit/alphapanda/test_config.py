@@ -71,7 +71,7 @@ def test_load_when_nothing_set_then_defaults() -> None:
     assert cfg.bridge_batch_timeout_s == 30.0
     assert cfg.bridge_max_batch == 500
     assert cfg.bridge_tasks_per_topic == 1
-    assert cfg.worker_threads == 1
+    assert cfg.worker_threads == 4
     assert cfg.gc_gen0_threshold == 50_000
 
 

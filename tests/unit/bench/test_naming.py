@@ -19,9 +19,9 @@ def _args(*, workers: int = 1, threads: int = pipeline.THREADS, quick: bool = Fa
     ("args", "stem"),
     [
         (_args(), "2026-11-26"),
-        (_args(threads=4), "2026-11-26-threads-4"),
+        (_args(threads=1), "2026-11-26-threads-1"),
         (_args(workers=2), "2026-11-26-workers-2"),
-        (_args(workers=2, threads=4, quick=True), "2026-11-26-workers-2-threads-4-quick"),
+        (_args(workers=2, threads=1, quick=True), "2026-11-26-workers-2-threads-1-quick"),
     ],
 )
 def test_stem_when_shape_differs_from_deployed_then_suffixed(args: argparse.Namespace, stem: str) -> None:
