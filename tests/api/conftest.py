@@ -4,14 +4,17 @@ brokers with distinctive zerodha values (the isolation tests look for them in ev
 from __future__ import annotations
 
 import dataclasses
+import io
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from alphapanda import infra, kafka
 from alphapanda.models import BrokerGrant
 from portfolio import read_model
 from portfolio.models import Account, PnlPoint
@@ -257,3 +260,14 @@ def seed_ledger() -> dict:
 @pytest.fixture
 def ledger(db):
     return seed_ledger()
+
+
+@pytest.fixture
+def tansu(tmp_path, settings):
+    """A Tansu of the test's own with the active brokers' topics; the producer closed before it stops."""
+    service = infra.start_tansu(tmp_path)
+    settings.KAFKA_BOOTSTRAP = service.url
+    call_command("create_topics", stdout=io.StringIO())
+    yield service.url
+    kafka.close_producer(timeout=1)
+    service.stop()

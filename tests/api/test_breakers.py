@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import io
 import logging
 from datetime import UTC, datetime
 from decimal import Decimal
 
 import msgspec
 import pytest
-from django.core.management import call_command
 from django.utils import timezone
 
-from alphapanda import envelope, events, infra, kafka, topics
+from alphapanda import envelope, events, topics
 from alphapanda.models import ControlAction
 from portfolio import read_model
 from riskcheck import selectors as risk_selectors
@@ -285,16 +283,6 @@ def test_an_admin_engages_and_releases_the_global_kill_switch(clients, users, le
         is False
     )
     assert ControlAction.objects.filter(action="global_kill_switch_off").count() == 2
-
-
-@pytest.fixture
-def tansu(tmp_path, settings):
-    service = infra.start_tansu(tmp_path)
-    settings.KAFKA_BOOTSTRAP = service.url
-    call_command("create_topics", stdout=io.StringIO())
-    yield service.url
-    kafka.close_producer(timeout=1)
-    service.stop()
 
 
 def test_square_off_on_trip_publishes_closing_signals(ledger, tansu):

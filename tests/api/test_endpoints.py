@@ -3,7 +3,6 @@ strings), its filters and pages, its 400s, and what the controls do."""
 
 from __future__ import annotations
 
-import io
 import itertools
 import time
 from datetime import timedelta
@@ -11,7 +10,6 @@ from decimal import Decimal
 
 import pytest
 from confluent_kafka import TopicPartition
-from django.core.management import call_command
 
 from alphapanda import envelope, infra, kafka, topics
 from alphapanda.models import ControlAction
@@ -602,14 +600,6 @@ def test_pnl_input_errors(clients, ledger, params, field):
 
 
 # -- flatten ---------------------------------------------------------------------------------------
-@pytest.fixture
-def tansu(tmp_path, settings):
-    service = infra.start_tansu(tmp_path)
-    settings.KAFKA_BOOTSTRAP = service.url
-    call_command("create_topics", stdout=io.StringIO())
-    yield service.url
-    kafka.close_producer(timeout=1)
-    service.stop()
 
 
 def _read(topic: str, count: int, timeout: float = 20.0) -> list[envelope.Message]:

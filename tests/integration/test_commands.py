@@ -73,12 +73,11 @@ def _ticks_published(*args: str, bootstrap: str) -> list:
     return [envelope.decode(topics.MARKET_TICKS, v).payload for v in read_values(topics.MARKET_TICKS)]
 
 
-def test_sim_feed_is_seeded_and_prices_respect_tick_size(kafka_bootstrap, instruments):
-    call_command("create_topics", stdout=io.StringIO())
+def test_sim_feed_is_seeded_and_prices_respect_tick_size(kafka_topics, instruments):
     args = ("--source", "sim", "--count", "60", "--rate", "0", "--seed", "9", "--symbols", "SBIN,INFY,TCS")
-    first = _ticks_published(*args, bootstrap=kafka_bootstrap)
+    first = _ticks_published(*args, bootstrap=kafka_topics)
     between = time.time_ns()
-    second = [t for t in _ticks_published(*args, bootstrap=kafka_bootstrap) if t.ts > between]
+    second = [t for t in _ticks_published(*args, bootstrap=kafka_topics) if t.ts > between]
     assert len(first) == len(second) == 60
 
     def prices(ticks):
@@ -93,11 +92,8 @@ def test_sim_feed_is_seeded_and_prices_respect_tick_size(kafka_bootstrap, instru
         assert tick.bids[0].price < tick.asks[0].price
 
 
-def test_csv_feed_replays_a_recording_and_reports_a_missing_file(kafka_bootstrap, instruments):
-    call_command("create_topics", stdout=io.StringIO())
-    ticks = _ticks_published(
-        "--source", "csv", "--file", str(SAMPLE), "--speed", "0", bootstrap=kafka_bootstrap
-    )
+def test_csv_feed_replays_a_recording_and_reports_a_missing_file(kafka_topics, instruments):
+    ticks = _ticks_published("--source", "csv", "--file", str(SAMPLE), "--speed", "0", bootstrap=kafka_topics)
     rows = SAMPLE.read_text().strip().splitlines()[1:]
     assert len(ticks) == len(rows)
     first = rows[0].split(",")
@@ -109,6 +105,6 @@ def test_csv_feed_replays_a_recording_and_reports_a_missing_file(kafka_bootstrap
         "csv",
         "--file",
         "/nonexistent.csv",
-        KAFKA_BOOTSTRAP=kafka_bootstrap,
+        KAFKA_BOOTSTRAP=kafka_topics,
     )
     assert missing.returncode != 0 and "no such file: /nonexistent.csv" in missing.stderr

@@ -160,16 +160,13 @@ def private_redis(out_dir, settings):
 
 
 def test_redis_restarted_empty_then_queued_tasks_are_resent_and_the_read_model_rebuilt(
-    private_redis, transactional_db, instruments, kafka_bootstrap, out_dir, settings
+    private_redis, transactional_db, instruments, kafka_topics, out_dir, settings
 ) -> None:
-    from django.core.management import call_command
-
     from tests.support.processes import database_url
 
-    call_command("create_topics", stdout=open(os.devnull, "w"))  # noqa: SIM115
     port = int(private_redis["service"].url.rsplit(":", 1)[1].split("/")[0])
     # A threaded worker: its running tasks hold unacknowledged messages as Redis goes (kombu_redis.py).
-    env = dict(os.environ, DATABASE_URL=database_url(), KAFKA_BOOTSTRAP=kafka_bootstrap,
+    env = dict(os.environ, DATABASE_URL=database_url(), KAFKA_BOOTSTRAP=kafka_topics,
                REDIS_URL=private_redis["service"].url, ACTIVE_BROKERS="paper", PAPER_SLIPPAGE_BPS="5",
                LOG_LEVEL="info", BRIDGE_BATCH_TIMEOUT_S="5", WORKER_THREADS="4")  # fmt: skip
     processes = Processes(env, out_dir)

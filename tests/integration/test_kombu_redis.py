@@ -11,13 +11,12 @@ from django.conf import settings
 from kombu import Connection, Exchange, Queue
 
 from alphapanda.celery import app
+from alphapanda.kombu_redis import Transport
 
 pytestmark = pytest.mark.integration
 
-OURS = "alphapanda.kombu_redis:Transport"
 
-
-def _holding_an_unacked_message(transport: str) -> tuple[Connection, object]:
+def _holding_an_unacked_message(transport: type | str) -> tuple[Connection, object]:
     """A connection whose channel has delivered one message and not had it acknowledged, then has had
     its transport torn down, as Celery's consumer leaves it when Redis goes away mid-task."""
     conn = Connection(settings.CELERY_BROKER_URL, transport=transport)
@@ -39,11 +38,11 @@ def _holding_an_unacked_message(transport: str) -> tuple[Connection, object]:
 
 def test_the_workers_use_the_fixed_transport() -> None:
     with app.connection_for_write() as conn:
-        assert f"{type(conn.transport).__module__}:{type(conn.transport).__name__}" == OURS
+        assert type(conn.transport) is Transport
 
 
 def test_a_torn_down_channel_raises_a_connection_error_that_close_ignores(redis_client) -> None:
-    conn, message = _holding_an_unacked_message(OURS)
+    conn, message = _holding_an_unacked_message(Transport)
     conn.close()  # gives the message back, finds no transport: ignored as a lost connection
     with pytest.raises(redis.exceptions.ConnectionError, match="broker connection was closed"):
         message.ack()

@@ -3,14 +3,12 @@ risk step passes those closing orders and refuses new MIS entries after the cut-
 
 from __future__ import annotations
 
-import io
 from dataclasses import replace
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
 import msgspec
 import pytest
-from django.core.management import call_command
 from django.utils import timezone
 
 from alphapanda import envelope, events, topics
@@ -38,10 +36,9 @@ def _tick_at(hh: int, mm: int):
 
 
 def test_mis_positions_close_once_after_the_cut_off_and_delivery_positions_stay(
-    settings, instruments, redis_client, kafka_bootstrap
+    settings, instruments, redis_client, kafka_topics
 ):
     settings.CONFIG = replace(settings.CONFIG, paper_mis_square_off=time(15, 20))
-    call_command("create_topics", stdout=io.StringIO())
     Position.objects.create(broker="paper", strategy="intraday", instrument_token=738561, symbol="RELIANCE",
                             product="MIS", quantity=7, cost=7 * 140000)  # fmt: skip
     Position.objects.create(broker="paper", strategy="swing", instrument_token=408065, symbol="INFY",
