@@ -19,6 +19,9 @@ from alphapanda.brokers import UnknownBrokerError, parse_active_brokers
 # Four tasks at once overlap one task's waits on PostgreSQL, Redis and Kafka with another's work; 1 is
 # the solo pool (docs/performance.md, "A worker waits half its time").
 WORKER_THREADS_DEFAULT = 4
+# How long a consumer's fetch may wait for data: Tansu sleeps it out whatever it finds, so it is
+# the embedded broker's hop latency and idle cost at once (docs/performance.md, "Settings").
+KAFKA_FETCH_WAIT_MS_DEFAULT = 10
 # Net allocations between young collections in the long-running processes (alphapanda/process.py).
 GC_GEN0_THRESHOLD_DEFAULT = 50_000
 
@@ -65,6 +68,7 @@ class Config:
     metrics_port: int = 0  # 0: no per-process metrics server (the web serves /metrics regardless)
     metrics_addr: str = "127.0.0.1"
     gc_gen0_threshold: int = GC_GEN0_THRESHOLD_DEFAULT  # 0: Python's own collector settings
+    kafka_fetch_wait_ms: int = KAFKA_FETCH_WAIT_MS_DEFAULT
 
 
 def _raw(name: str, default: str) -> str:
@@ -213,4 +217,7 @@ def load() -> Config:
         metrics_port=_port("METRICS_PORT", "0"),
         metrics_addr=_raw("METRICS_ADDR", "127.0.0.1").strip() or "127.0.0.1",
         gc_gen0_threshold=int(_number("GC_GEN0_THRESHOLD", str(GC_GEN0_THRESHOLD_DEFAULT), int, minimum=0)),
+        kafka_fetch_wait_ms=int(
+            _number("KAFKA_FETCH_WAIT_MS", str(KAFKA_FETCH_WAIT_MS_DEFAULT), int, minimum=1)
+        ),
     )

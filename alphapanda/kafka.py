@@ -1,7 +1,7 @@
 """Kafka client settings and the per-process producer, tuned for latency on a local broker.
 
-`fetch.wait.max.ms` is low because Tansu does not answer a waiting fetch early (the default 500 ms
-gives p50 ~130 ms); the session timeout is 6 s so a group join takes ~3 s, not 20.
+`fetch.wait.max.ms` is low (`KAFKA_FETCH_WAIT_MS`, 10) because Tansu does not answer a waiting fetch
+early (the default 500 ms gives p50 ~130 ms); the session timeout is 6 s so a group join takes ~3 s, not 20.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ CONSUMER_DEFAULTS = {
     "auto.offset.reset": "earliest",
     "session.timeout.ms": 6000,
     "heartbeat.interval.ms": 1000,
-    "fetch.wait.max.ms": 10,
     "allow.auto.create.topics": False,
 }
 PRODUCER_DEFAULTS = {
@@ -41,8 +40,18 @@ def bootstrap() -> str:
     return settings.KAFKA_BOOTSTRAP
 
 
+def consumer_config(group: str, **overrides: object) -> dict[str, object]:
+    return {
+        "bootstrap.servers": bootstrap(),
+        "group.id": group,
+        "fetch.wait.max.ms": settings.CONFIG.kafka_fetch_wait_ms,
+        **CONSUMER_DEFAULTS,
+        **overrides,
+    }
+
+
 def consumer(group: str, **overrides: object) -> Consumer:
-    return Consumer({"bootstrap.servers": bootstrap(), "group.id": group, **CONSUMER_DEFAULTS, **overrides})
+    return Consumer(consumer_config(group, **overrides))
 
 
 def new_producer(**overrides: object) -> Producer:

@@ -1,4 +1,4 @@
-"""`python -m bench [--quick] [--workers N] [--threads T] [--soak-minutes M]`: the ceilings and the full pipeline at
+"""`python -m bench [--quick] [--workers N] [--threads T] [--frame-ms F] [--soak-minutes M]`: the ceilings and the full pipeline at
 rising load, side by side; prints a summary, saves bench/results/<date>.json and its plots."""
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from bench import pipeline, runs, stats, universe
 from bench.latency import STAGE_NAMES
 from bench.load import envelope_bytes
 from bench.stack import ROOT, BenchError, Stack
+from trading.feeds.sim import FRAME_MS
 
 RESULTS = ROOT / "bench" / "results"
 FULL_STEPS = (10, 25, 50, 100, 200, 400, 800, 1600, 3200)  # from light (the latency baseline) up
@@ -61,7 +62,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=pipeline.THREADS,
                         help=f"tasks each worker runs at once (WORKER_THREADS, {pipeline.THREADS} as "
                              "deployed; 1: the solo pool)")  # fmt: skip
+    parser.add_argument("--frame-ms", type=float, default=FRAME_MS,
+                        help=f"the sim feed's frame length ({FRAME_MS:g}): a frame's signals reach the "
+                             "workers together, so shorter frames mean smaller bursts")  # fmt: skip
     args = parser.parse_args(argv)  # fmt: skip
+    if not args.frame_ms > 0:
+        parser.error(f"--frame-ms must be positive, got {args.frame_ms:g}")
     args.messages = args.messages or (1000 if args.quick else 5000)
     args.paced_seconds = args.paced_seconds or (3.0 if args.quick else 20.0)
     args.steps = (
@@ -83,9 +89,11 @@ def _plans(args: argparse.Namespace) -> dict[tuple[str, ...], pipeline.Plan]:
     """The paper run rises through every step and soaks; the paper,zerodha run does not soak, and in
     --quick takes only the first step."""
     paper = pipeline.Plan(args.steps, args.step_seconds, drain_s=15 if args.quick else 60,
-                          soak_s=args.soak_minutes * 60, workers=args.workers, threads=args.threads)  # fmt: skip
+                          soak_s=args.soak_minutes * 60, workers=args.workers, threads=args.threads,
+                          frame_ms=args.frame_ms)  # fmt: skip
     zerodha = pipeline.Plan(args.steps[:1] if args.quick else args.steps, args.step_seconds,
-                            drain_s=paper.drain_s, soak_s=0, workers=args.workers, threads=args.threads)  # fmt: skip
+                            drain_s=paper.drain_s, soak_s=0, workers=args.workers, threads=args.threads,
+                            frame_ms=args.frame_ms)  # fmt: skip
     return {MODES[0]: paper, MODES[1]: zerodha}
 
 
@@ -95,7 +103,7 @@ def _tick_plan(args: argparse.Namespace) -> pipeline.Plan | None:
     if not args.tick_steps:
         return None
     return pipeline.Plan((), args.step_seconds, drain_s=60, soak_s=0, workers=args.workers,
-                         threads=args.threads, tick_steps=args.tick_steps)  # fmt: skip
+                         threads=args.threads, tick_steps=args.tick_steps, frame_ms=args.frame_ms)  # fmt: skip
 
 
 def _ms(value: float | None) -> str:
@@ -188,6 +196,7 @@ def _stem(args: argparse.Namespace, day: str) -> str:
         day
         + (f"-workers-{args.workers}" if args.workers != 1 else "")
         + (f"-threads-{args.threads}" if args.threads != pipeline.THREADS else "")
+        + (f"-frames-{args.frame_ms:g}ms" if args.frame_ms != FRAME_MS else "")
         + ("-quick" if args.quick else "")
     )
 
@@ -225,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
             "soak_minutes": args.soak_minutes,
             "workers": args.workers,
             "threads": args.threads,
+            "frame_ms": args.frame_ms,
             "strategies": universe.STRATEGIES,
             "instruments": universe.INSTRUMENTS,
             "zerodha_strategies": universe.ZERODHA_STRATEGIES,
@@ -233,7 +243,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     say(f"Alpha Panda bench: ceilings with {n} messages flat out and {args.paced_seconds:g}s paced; pipeline "
         f"steps {', '.join(f'{s:g}' for s in args.steps)} signals/s of {args.step_seconds:g}s, "
-        f"soak {args.soak_minutes:g} min, {pipeline.workers_label(args.workers, args.threads)}")  # fmt: skip
+        f"soak {args.soak_minutes:g} min, {pipeline.workers_label(args.workers, args.threads)}, feed frames "
+        f"{args.frame_ms:g} ms")  # fmt: skip
     stack = Stack(say, sandbox=True)
     try:
         stack.up()

@@ -22,6 +22,7 @@ from bench.lag import LagSampler
 from bench.load import wait_for
 from bench.memory import ProcessSampler
 from bench.stack import BenchError, Stack
+from trading.feeds.sim import FRAME_MS
 
 Say = Callable[[str], None]
 THREADS = config.WORKER_THREADS_DEFAULT  # the bench measures what is deployed unless told otherwise
@@ -40,6 +41,7 @@ class Plan:
     workers: int  # Celery worker processes per broker queue
     threads: int = THREADS  # tasks each worker runs at once (WORKER_THREADS; 1: the solo pool)
     tick_steps: tuple[float, ...] = ()  # ticks/s on the watched instruments, rising: ticks into strategies
+    frame_ms: float = FRAME_MS  # the sim feed's frames: a frame's signals reach the workers as one burst
 
 
 @dataclass
@@ -122,7 +124,7 @@ class Mode:
         db_stats.analyze_unless_autovacuum()  # before the window: a server without autovacuum
         start, before = time.time_ns(), worker_stats.scrape(self.worker_ports)
         argv = manage("run_feed", "--source", "sim", "--rate", f"{tick_rate:g}", "--seed", str(self._feeds),
-                      "--duration", f"{seconds:g}", "--symbols", ",".join(symbols or universe.traded_symbols()))  # fmt: skip
+                      "--duration", f"{seconds:g}", "--frame-ms", f"{self.plan.frame_ms:g}", "--symbols", ",".join(symbols or universe.traded_symbols()))  # fmt: skip
         proc = self.stack.start("feed", argv, **self.env)
         wait_for(
             lambda: int(proc.poll() is not None),

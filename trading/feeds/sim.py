@@ -11,6 +11,7 @@ from trading.instruments import Instrument
 
 DEPTH = 5
 INDEX_SEGMENT = "INDICES"
+FRAME_MS = 250.0  # the sim feed's frame length: fewer, larger produce batches (docs/performance.md)
 
 
 class RandomWalkFeed:

@@ -26,6 +26,7 @@ VARIABLES = (
     "BRIDGE_TASKS_PER_TOPIC",
     "WORKER_THREADS",
     "GC_GEN0_THRESHOLD",
+    "KAFKA_FETCH_WAIT_MS",
     "KITE_API_KEY",
     "KITE_API_SECRET",
     "KITE_ROOT",
@@ -73,6 +74,7 @@ def test_load_when_nothing_set_then_defaults() -> None:
     assert cfg.bridge_tasks_per_topic == 1
     assert cfg.worker_threads == 4
     assert cfg.gc_gen0_threshold == 50_000
+    assert cfg.kafka_fetch_wait_ms == 10
 
 
 def test_load_when_nothing_set_then_types_are_typed() -> None:
@@ -108,6 +110,7 @@ def test_load_when_all_values_set_then_parsed(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("BRIDGE_TASKS_PER_TOPIC", "4")
     monkeypatch.setenv("WORKER_THREADS", "4")
     monkeypatch.setenv("GC_GEN0_THRESHOLD", "0")
+    monkeypatch.setenv("KAFKA_FETCH_WAIT_MS", "100")
     monkeypatch.setenv("KITE_API_KEY", "key")
     monkeypatch.setenv("KITE_API_SECRET", "$ecret")
     monkeypatch.setenv("KITE_ROOT", "http://127.0.0.1:9000")
@@ -132,6 +135,7 @@ def test_load_when_all_values_set_then_parsed(monkeypatch: pytest.MonkeyPatch) -
     assert cfg.bridge_tasks_per_topic == 4
     assert cfg.worker_threads == 4
     assert cfg.gc_gen0_threshold == 0
+    assert cfg.kafka_fetch_wait_ms == 100
     assert (cfg.kite.api_key, cfg.kite.api_secret, cfg.kite.root) == (
         "key",
         "$ecret",
@@ -266,6 +270,8 @@ BAD_VALUES = [
     ("WORKER_THREADS", "2.5"),
     ("GC_GEN0_THRESHOLD", "-1"),
     ("GC_GEN0_THRESHOLD", "lots"),
+    ("KAFKA_FETCH_WAIT_MS", "0"),
+    ("KAFKA_FETCH_WAIT_MS", "2.5"),
     ("BRIDGE_BATCH_TIMEOUT_S", "0.5"),
     ("BRIDGE_BATCH_TIMEOUT_S", "soon"),
 ]

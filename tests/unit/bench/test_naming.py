@@ -9,10 +9,13 @@ import pytest
 
 from bench import pipeline
 from bench.__main__ import _stem
+from trading.feeds.sim import FRAME_MS
 
 
-def _args(*, workers: int = 1, threads: int = pipeline.THREADS, quick: bool = False) -> argparse.Namespace:
-    return argparse.Namespace(workers=workers, threads=threads, quick=quick)
+def _args(
+    *, workers: int = 1, threads: int = pipeline.THREADS, quick: bool = False, frame_ms: float = FRAME_MS
+) -> argparse.Namespace:
+    return argparse.Namespace(workers=workers, threads=threads, quick=quick, frame_ms=frame_ms)
 
 
 @pytest.mark.parametrize(
@@ -22,6 +25,7 @@ def _args(*, workers: int = 1, threads: int = pipeline.THREADS, quick: bool = Fa
         (_args(threads=1), "2026-11-26-threads-1"),
         (_args(workers=2), "2026-11-26-workers-2"),
         (_args(workers=2, threads=1, quick=True), "2026-11-26-workers-2-threads-1-quick"),
+        (_args(frame_ms=50), "2026-11-26-frames-50ms"),
     ],
 )
 def test_stem_when_shape_differs_from_deployed_then_suffixed(args: argparse.Namespace, stem: str) -> None:

@@ -3,8 +3,11 @@ their own, so the soak's log does not set the tick ceiling; every run's memory a
 
 from __future__ import annotations
 
+import pytest
+
 from bench import pipeline
 from bench.__main__ import _parse, _plans, _tick_plan
+from trading.feeds.sim import FRAME_MS
 
 
 def test_plans_when_tick_steps_asked_then_no_mode_runs_them() -> None:
@@ -15,6 +18,18 @@ def test_plans_when_tick_steps_asked_then_no_mode_runs_them() -> None:
     ticks = _tick_plan(args)
     assert ticks is not None
     assert (ticks.steps, ticks.tick_steps, ticks.soak_s) == ((), (2500.0, 5000.0), 0)
+
+
+def test_plans_when_frame_length_asked_then_every_run_feeds_it() -> None:
+    args = _parse(["--frame-ms", "50", "--tick-steps", "2500"])
+    assert {plan.frame_ms for plan in [*_plans(args).values(), _tick_plan(args)]} == {50.0}
+    assert {plan.frame_ms for plan in _plans(_parse([])).values()} == {FRAME_MS}
+
+
+def test_parse_when_frame_length_not_positive_then_refused(capsys) -> None:
+    with pytest.raises(SystemExit):
+        _parse(["--frame-ms", "0"])
+    assert "--frame-ms must be positive" in capsys.readouterr().err
 
 
 def test_tick_plan_when_none_asked_then_no_run() -> None:

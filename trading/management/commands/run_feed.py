@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from alphapanda import envelope, kafka, lifecycle, metrics, process, topics
 from trading import selectors
 from trading.feeds import csv_replay
-from trading.feeds.sim import RandomWalkFeed, frame_sizes
+from trading.feeds.sim import FRAME_MS, RandomWalkFeed, frame_sizes
 from trading.kite import session as kite_session
 from trading.kite.feed import KiteFeed
 from trading.kite.ticks import InvalidTick, to_tick
@@ -29,7 +29,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--frame-ms",
             type=float,
-            default=250.0,
+            default=FRAME_MS,
             help="sim: ticks go out in frames this far apart, many instruments each, as Kite's websocket "
             "sends them (fewer, larger produce batches: see docs/performance.md)",
         )
