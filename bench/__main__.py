@@ -85,15 +85,24 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def _plan(
+    args: argparse.Namespace,
+    steps: tuple[float, ...],
+    *,
+    drain_s: float,
+    soak_s: float = 0,
+    tick_steps: tuple[float, ...] = (),
+) -> pipeline.Plan:
+    """A measurement in the run's shape: its step length, workers, threads and feed frames."""
+    return pipeline.Plan(steps, args.step_seconds, drain_s=drain_s, soak_s=soak_s, workers=args.workers,
+                         threads=args.threads, tick_steps=tick_steps, frame_ms=args.frame_ms)  # fmt: skip
+
+
 def _plans(args: argparse.Namespace) -> dict[tuple[str, ...], pipeline.Plan]:
     """The paper run rises through every step and soaks; the paper,zerodha run does not soak, and in
     --quick takes only the first step."""
-    paper = pipeline.Plan(args.steps, args.step_seconds, drain_s=15 if args.quick else 60,
-                          soak_s=args.soak_minutes * 60, workers=args.workers, threads=args.threads,
-                          frame_ms=args.frame_ms)  # fmt: skip
-    zerodha = pipeline.Plan(args.steps[:1] if args.quick else args.steps, args.step_seconds,
-                            drain_s=paper.drain_s, soak_s=0, workers=args.workers, threads=args.threads,
-                            frame_ms=args.frame_ms)  # fmt: skip
+    paper = _plan(args, args.steps, drain_s=15 if args.quick else 60, soak_s=args.soak_minutes * 60)
+    zerodha = _plan(args, args.steps[:1] if args.quick else args.steps, drain_s=paper.drain_s)
     return {MODES[0]: paper, MODES[1]: zerodha}
 
 
@@ -102,8 +111,7 @@ def _tick_plan(args: argparse.Namespace) -> pipeline.Plan | None:
     not on the one the soak grew by a gigabyte and more (docs/performance.md)."""
     if not args.tick_steps:
         return None
-    return pipeline.Plan((), args.step_seconds, drain_s=60, soak_s=0, workers=args.workers,
-                         threads=args.threads, tick_steps=args.tick_steps, frame_ms=args.frame_ms)  # fmt: skip
+    return _plan(args, (), drain_s=60, tick_steps=args.tick_steps)
 
 
 def _ms(value: float | None) -> str:
